@@ -1,0 +1,244 @@
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace EventSourcing.EFCore.Internal;
+
+/// <summary>
+/// Turns a context's staged batches into event rows inside its SaveChanges, and settles them when the save's outcome
+/// is known: success completes and unstages the batches; failure removes the rows (so a retry writes each event once)
+/// and, for an event store conflict, raises the library's typed exception.
+/// </summary>
+internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend backend, IDiagnosticsLogger<DbLoggerCategory.Update> logger)
+{
+    public void BeforeSave(DbContext context)
+    {
+        Discard();
+        if (session.Staged.Count == 0)
+        {
+            return;
+        }
+
+        EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
+        var batches = session.Staged.ToArray();
+        var guard = backend.EnforcesUniqueIndexes ? null : InProcessAppendGuard.Enter();
+        try
+        {
+            var plan = AppendPlan.Create(batches, StoreProbe.ReadVersions(context, AppendPlan.StreamsToRead(batches, all: guard is not null)));
+            if (guard is not null || plan.HasKnownConflict)
+            {
+                var conflict = AppendConflictClassifier.Classify(
+                    batches,
+                    guard is not null ? ReadKnown(plan) : StoreProbe.ReadVersions(context, Streams(batches)),
+                    StoreProbe.ReadLocations(context, EventIds(batches)),
+                    innerException: null);
+                ThrowIfConflict(conflict, plan);
+            }
+
+            Stage(context, plan, guard);
+        }
+        catch
+        {
+            guard?.Dispose();
+            throw;
+        }
+    }
+
+    public async Task BeforeSaveAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        Discard();
+        if (session.Staged.Count == 0)
+        {
+            return;
+        }
+
+        EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
+        var batches = session.Staged.ToArray();
+        var guard = backend.EnforcesUniqueIndexes ? null : await InProcessAppendGuard.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var toRead = AppendPlan.StreamsToRead(batches, all: guard is not null);
+            var plan = AppendPlan.Create(batches, await StoreProbe.ReadVersionsAsync(context, toRead, cancellationToken).ConfigureAwait(false));
+            if (guard is not null || plan.HasKnownConflict)
+            {
+                var conflict = AppendConflictClassifier.Classify(
+                    batches,
+                    guard is not null ? ReadKnown(plan) : await StoreProbe.ReadVersionsAsync(context, Streams(batches), cancellationToken).ConfigureAwait(false),
+                    await StoreProbe.ReadLocationsAsync(context, EventIds(batches), cancellationToken).ConfigureAwait(false),
+                    innerException: null);
+                ThrowIfConflict(conflict, plan);
+            }
+
+            Stage(context, plan, guard);
+        }
+        catch
+        {
+            guard?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Completes and unstages the saved batches and stops tracking their rows.</summary>
+    public void AfterSave(DbContext context)
+    {
+        if (session.InProgress is not { } save)
+        {
+            return;
+        }
+
+        session.InProgress = null;
+        save.ReleaseGuard();
+        Detach(save.Entries);
+        var plan = save.Plan;
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            var batch = plan.Batches[i];
+            batch.Complete(plan.ResultVersions[i]);
+            session.Unstage(batch);
+            if (batch.Events.Count > 0)
+            {
+                logger.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);
+            }
+        }
+    }
+
+    /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
+    public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
+
+    /// <summary>Settles a failed or cancelled save: its rows are removed, its batches stay staged.</summary>
+    public SaveInProgress? Abandon()
+    {
+        var save = session.InProgress;
+        Discard();
+        return save;
+    }
+
+    /// <summary>Settles a failed save and returns the typed exception to raise instead, or null.</summary>
+    public Exception? Fail(DbContext context, Exception exception)
+    {
+        var save = Abandon();
+        if (save is null || exception is not DbUpdateException update || !backend.IsEventStoreConflict(update, EventStoreModel.Get(context.Model)))
+        {
+            return null;
+        }
+
+        var batches = save.Plan.Batches;
+        var versions = StoreProbe.ReadVersions(context, Streams(batches));
+        var conflict = AppendConflictClassifier.Classify(batches, versions, StoreProbe.ReadLocations(context, EventIds(batches)), update);
+        return Logged(conflict ?? Fallback(save, update, versions));
+    }
+
+    /// <summary>Settles a failed save and returns the typed exception to raise instead, or null.</summary>
+    public async Task<Exception?> FailAsync(DbContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var save = Abandon();
+        if (save is null || exception is not DbUpdateException update || !backend.IsEventStoreConflict(update, EventStoreModel.Get(context.Model)))
+        {
+            return null;
+        }
+
+        var batches = save.Plan.Batches;
+        var versions = await StoreProbe.ReadVersionsAsync(context, Streams(batches), cancellationToken).ConfigureAwait(false);
+        var locations = await StoreProbe.ReadLocationsAsync(context, EventIds(batches), cancellationToken).ConfigureAwait(false);
+        var conflict = AppendConflictClassifier.Classify(batches, versions, locations, update);
+        return Logged(conflict ?? Fallback(save, update, versions));
+    }
+
+    private void Stage(DbContext context, AppendPlan plan, IDisposable? guard)
+    {
+        var set = context.Set<StoredEvent>();
+        var entries = new List<EntityEntry>();
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            var batch = plan.Batches[i];
+            var version = plan.FirstVersions[i];
+            foreach (var e in batch.Events)
+            {
+                entries.Add(set.Add(new StoredEvent
+                {
+                    StreamType = batch.StreamId.Type,
+                    StreamId = batch.StreamId.Id,
+                    Sequence = version++,
+                    EventId = e.EventId,
+                    EventType = e.EventType,
+                    EventVersion = e.EventTypeVersion,
+                    Payload = e.Payload,
+                    Metadata = e.Metadata,
+                    CreatedAt = e.Timestamp,
+                }));
+            }
+        }
+
+        session.InProgress = new SaveInProgress(plan, entries, guard);
+    }
+
+    /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>
+    private void Discard()
+    {
+        if (session.InProgress is not { } save)
+        {
+            return;
+        }
+
+        session.InProgress = null;
+        save.ReleaseGuard();
+        Detach(save.Entries);
+    }
+
+    private static void Detach(IReadOnlyList<EntityEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            entry.State = EntityState.Detached;
+        }
+    }
+
+    private static void ThrowIfConflict(Exception? conflict, AppendPlan plan)
+    {
+        if (conflict is not null)
+        {
+            throw conflict;
+        }
+
+        if (plan.HasKnownConflict)
+        {
+            throw new InvalidOperationException("The append plan found a version conflict that the classifier did not confirm.");
+        }
+    }
+
+    private static Dictionary<StreamId, long> ReadKnown(AppendPlan plan)
+    {
+        // Under the in-process guard every stream's version was read for the plan; recover them from the plan.
+        var versions = new Dictionary<StreamId, long>();
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            versions.TryAdd(plan.Batches[i].StreamId, plan.FirstVersions[i] - 1);
+        }
+
+        return versions;
+    }
+
+    private static HashSet<StreamId> Streams(IReadOnlyList<PendingAppend> batches) => batches.Select(b => b.StreamId).ToHashSet();
+
+    private static Guid[] EventIds(IReadOnlyList<PendingAppend> batches) => batches.SelectMany(b => b.Events).Select(e => e.EventId).ToArray();
+
+    /// <summary>
+    /// A store conflict the classifier could not attribute (the conflicting row is no longer visible): report a version
+    /// conflict on the stream of the rejected row.
+    /// </summary>
+    private static StreamConcurrencyException Fallback(SaveInProgress save, DbUpdateException exception, Dictionary<StreamId, long> versions)
+    {
+        var rejected = exception.Entries.Select(e => e.Entity).OfType<StoredEvent>().FirstOrDefault();
+        var batch = save.Plan.Batches.FirstOrDefault(b => rejected is not null && b.StreamId.Type == rejected.StreamType && b.StreamId.Id == rejected.StreamId)
+                    ?? save.Plan.Batches[0];
+        var actual = versions.GetValueOrDefault(batch.StreamId);
+        return new StreamConcurrencyException(batch.StreamId, batch.ExpectedVersion, actual == 0 ? null : actual, exception);
+    }
+
+    private Exception Logged(Exception conflict)
+    {
+        logger.AppendConflict(conflict);
+        return conflict;
+    }
+}

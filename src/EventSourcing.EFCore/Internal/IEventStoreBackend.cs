@@ -1,0 +1,30 @@
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Internal;
+
+/// <summary>
+/// What differs between database backends: who enforces the unique indexes, how a database error is recognised as
+/// an event store conflict, and how read-all pages through the store in commit order.
+/// </summary>
+internal interface IEventStoreBackend
+{
+    /// <summary>
+    /// Gets a value indicating whether the database enforces the event store's unique indexes. When false (EF InMemory),
+    /// appends are checked in process under <see cref="InProcessAppendGuard"/>.
+    /// </summary>
+    bool EnforcesUniqueIndexes { get; }
+
+    /// <summary>Returns true when <paramref name="exception"/> was raised by the event store's own indexes or guard.</summary>
+    bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model);
+
+    /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
+    Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken);
+}
+
+/// <summary>A stored event row with the transaction id that committed it (0 where the backend has none).</summary>
+internal readonly record struct EventRow(StoredEvent Event, ulong TransactionId)
+{
+    public GlobalCheckpoint Checkpoint => new(TransactionId, Event.GlobalPosition);
+}

@@ -1,0 +1,16 @@
+namespace EventSourcing.EFCore.Internal;
+
+/// <summary>One stream batch staged on a context: written by its next successful SaveChanges.</summary>
+internal sealed class PendingAppend(StreamId streamId, ExpectedVersion expectedVersion, IReadOnlyList<PreparedEvent> events)
+{
+    public StreamId StreamId { get; } = streamId;
+
+    public ExpectedVersion ExpectedVersion { get; } = expectedVersion;
+
+    public IReadOnlyList<PreparedEvent> Events { get; } = events;
+
+    /// <summary>Gets the stream's version after the batch was saved; null until then.</summary>
+    public long? ResultVersion { get; private set; }
+
+    public void Complete(long resultVersion) => ResultVersion = resultVersion;
+}

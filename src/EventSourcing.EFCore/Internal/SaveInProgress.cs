@@ -1,0 +1,19 @@
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+
+namespace EventSourcing.EFCore.Internal;
+
+/// <summary>The rows one SaveChanges added for its staged batches, kept until the save's outcome is known.</summary>
+internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard)
+{
+    private IDisposable? _guard = guard;
+
+    public AppendPlan Plan { get; } = plan;
+
+    public IReadOnlyList<EntityEntry> Entries { get; } = entries;
+
+    public void ReleaseGuard()
+    {
+        _guard?.Dispose();
+        _guard = null;
+    }
+}

@@ -1,0 +1,71 @@
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Internal;
+
+/// <summary>
+/// The reads an append needs besides the write itself: current stream versions (for Any, StreamExists and empty
+/// batches) and, when a conflict must be classified, where the batch's event ids are already stored.
+/// </summary>
+internal static class StoreProbe
+{
+    public static Dictionary<StreamId, long> ReadVersions(DbContext context, IReadOnlyCollection<StreamId> streams)
+        => streams.Count == 0 ? [] : ToVersions(streams, VersionsQuery(context, streams).ToList());
+
+    public static async Task<Dictionary<StreamId, long>> ReadVersionsAsync(
+        DbContext context, IReadOnlyCollection<StreamId> streams, CancellationToken cancellationToken)
+        => streams.Count == 0
+            ? []
+            : ToVersions(streams, await VersionsQuery(context, streams).ToListAsync(cancellationToken).ConfigureAwait(false));
+
+    public static Dictionary<Guid, StoredLocation> ReadLocations(DbContext context, IReadOnlyCollection<Guid> eventIds)
+        => eventIds.Count == 0 ? [] : ToLocations(LocationsQuery(context, eventIds).ToList());
+
+    public static async Task<Dictionary<Guid, StoredLocation>> ReadLocationsAsync(
+        DbContext context, IReadOnlyCollection<Guid> eventIds, CancellationToken cancellationToken)
+        => eventIds.Count == 0
+            ? []
+            : ToLocations(await LocationsQuery(context, eventIds).ToListAsync(cancellationToken).ConfigureAwait(false));
+
+    private static IQueryable<StreamVersion> VersionsQuery(DbContext context, IReadOnlyCollection<StreamId> streams)
+    {
+        var types = streams.Select(s => s.Type).Distinct().ToArray();
+        var ids = streams.Select(s => s.Id).Distinct().ToArray();
+        return context.Set<StoredEvent>()
+            .AsNoTracking()
+            .Where(e => types.Contains(e.StreamType) && ids.Contains(e.StreamId))
+            .GroupBy(e => new { e.StreamType, e.StreamId })
+            .Select(g => new StreamVersion(g.Key.StreamType, g.Key.StreamId, g.Max(e => e.Sequence)));
+    }
+
+    private static IQueryable<EventLocation> LocationsQuery(DbContext context, IReadOnlyCollection<Guid> eventIds)
+    {
+        var ids = eventIds as Guid[] ?? eventIds.ToArray();
+        return context.Set<StoredEvent>()
+            .AsNoTracking()
+            .Where(e => ids.Contains(e.EventId))
+            .Select(e => new EventLocation(e.EventId, e.StreamType, e.StreamId, e.Sequence));
+    }
+
+    private static Dictionary<StreamId, long> ToVersions(IReadOnlyCollection<StreamId> streams, List<StreamVersion> rows)
+    {
+        var versions = streams.ToDictionary(s => s, _ => 0L);
+        foreach (var row in rows)
+        {
+            var stream = new StreamId(row.Type, row.Id);
+            if (versions.ContainsKey(stream))
+            {
+                versions[stream] = row.Version;
+            }
+        }
+
+        return versions;
+    }
+
+    private static Dictionary<Guid, StoredLocation> ToLocations(List<EventLocation> rows)
+        => rows.ToDictionary(r => r.EventId, r => new StoredLocation(new StreamId(r.Type, r.Id), r.Version));
+
+    private sealed record StreamVersion(string Type, string Id, long Version);
+
+    private sealed record EventLocation(Guid EventId, string Type, string Id, long Version);
+}

@@ -1,0 +1,84 @@
+namespace EventSourcing.EFCore;
+
+/// <summary>Every message the library puts in an exception, in one place.</summary>
+internal static class Messages
+{
+    public const string DefaultStreamId = "The stream id is default(StreamId); create one with new StreamId(type, id).";
+
+    public const string NotACheckpoint = "The object is not a GlobalCheckpoint.";
+
+    public const string EventStoreNotInModel =
+        "The event store is not part of this DbContext's model. Call modelBuilder.IncludeEventStore() in OnModelCreating "
+        + "and add a migration (dotnet ef migrations add AddEventStore).";
+
+    public const string RelationalProviderNeedsBackend =
+        "UseEventSourcing is configured on a relational database provider without a backend. On PostgreSQL call "
+        + "UseEventSourcing(es => es.UsePostgreSql()) (package EventSourcing.EFCore.PostgreSQL); other relational providers are not supported.";
+
+    public static string EventSourcingNotConfigured(Type contextType)
+        => $"The DbContext '{contextType.Name}' is not configured for event sourcing. Call optionsBuilder.UseEventSourcing(es => ...) "
+           + "when configuring it (AddDbContext or OnConfiguring), and modelBuilder.IncludeEventStore() in OnModelCreating.";
+
+    public static string ValueTooLong(string field, int length, int max) => $"The {field} is {length} characters long; at most {max} are allowed.";
+
+    public static string ControlCharacter(string field) => $"The {field} contains control characters.";
+
+    public static string InvalidCheckpoint(string text) => $"'{text}' is not a checkpoint; expected 'transactionId:position' as written by GlobalCheckpoint.ToString().";
+
+    public static string StreamConcurrency(StreamId streamId, ExpectedVersion expected, long? actual)
+        => $"Stream '{streamId}' was expected at version {expected} but is at {(actual is { } v ? "version " + v : "no version (it has no events)")}. "
+           + "Another writer appended first: reload the stream and retry.";
+
+    public static string StreamNotFound(StreamId streamId) => $"Stream '{streamId}' has no events, but the append expected it to exist (ExpectedVersion.StreamExists).";
+
+    public static string EventsAlreadyAppended(StreamId streamId, long first, long last, long current)
+        => $"The events are already stored in stream '{streamId}' at versions {first}..{last} (the stream is at version {current}); nothing was written.";
+
+    public static string DuplicateEventId(Guid eventId, StreamId streamId, StreamId existingStream, long existingVersion)
+        => $"Event id {eventId} appended to stream '{streamId}' is already stored in stream '{existingStream}' at version {existingVersion}; nothing was written.";
+
+    public static string UnknownEventClrType(Type type)
+        => $"The event type '{type.FullName}' is not registered. Give it [EventType(\"name\")] and call es.AddEvents(assembly), or call es.MapEvent<{type.Name}>(\"name\").";
+
+    public static string UnknownEventTypeName(string name)
+        => $"A stored event has type name '{name}', which no registered event type has. Register the type under that name (AddEvents or MapEvent).";
+
+    public static string EventValidation(StreamId streamId, int index, string field, string reason)
+        => $"Event {index} of the batch for stream '{streamId}' is invalid: {field}: {reason}. Nothing was written.";
+
+    public static string EventTypeMappedTwice(Type type, string first, string second)
+        => $"The event type '{type.FullName}' is registered under two names, '{first}' and '{second}'; a type has one stored name.";
+
+    public static string EventNameClash(string name, Type first, Type second)
+        => $"The event types '{first.FullName}' and '{second.FullName}' are both registered under the name '{name}'; each name must be unique.";
+
+    public static string UnusableEventName(Type type, string? name, string problem)
+        => $"The event type '{type.FullName}' has no usable stored name ('{name}'): {problem}.";
+
+    public static string EventTypeNotConcrete(Type type) => $"The event type '{type.FullName}' is abstract, an interface or an open generic; register concrete types.";
+
+    public static string EventVersionInvalid(Type type, int version) => $"The event type '{type.FullName}' has version {version}; versions start at 1.";
+
+    public static string MaxEventSizeInvalid(int size) => $"MaxEventSize is {size}; it must be at least 1 byte.";
+
+    public static string DuplicateIdInBatch(StreamId streamId, Guid id, int index)
+        => $"Event {index} of the batch for stream '{streamId}' repeats event id {id}; ids must be unique within a batch. Nothing was written.";
+
+    public static string TooLarge(int size, int max) => $"it is {size} bytes as JSON, over the limit of {max} bytes (MaxEventSize)";
+
+    public static string GuardTimeout(TimeSpan timeout)
+        => $"Waited {timeout.TotalSeconds:0} s for the in-process append lock of the EF InMemory event store; another context's SaveChanges did not finish.";
+
+    public static string StreamGap(StreamId streamId, long expected, long found)
+        => $"Stream '{streamId}' has no event at version {expected}; the next stored version is {found}. Stream versions must be gapless.";
+
+    public static string UnreadableEnvelope(long position, string reason) => $"The event at position {position} has an invalid stream id: {reason}";
+
+    public static string WrongStream(StreamId expected, StreamId found, long position)
+        => $"Reading stream '{expected}' returned the event at position {position}, which belongs to stream '{found}'.";
+
+    public static string UnreadablePayload(StreamId streamId, long version, string type, string reason)
+        => $"The event at version {version} of stream '{streamId}' (type '{type}') cannot be read: {reason}";
+
+    public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
+}

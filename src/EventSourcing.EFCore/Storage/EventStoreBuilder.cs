@@ -1,0 +1,33 @@
+namespace EventSourcing.EFCore.Storage;
+
+/// <summary>
+/// Configures where <c>IncludeEventStore</c> maps the event store's tables: the schema and the table names.
+/// </summary>
+public sealed class EventStoreBuilder
+{
+    internal string? Schema { get; private set; }
+
+    internal string EventsTable { get; private set; } = "es_events";
+
+    /// <summary>Puts the event store's tables in <paramref name="schema"/> instead of the model's default schema.</summary>
+    /// <param name="schema">The database schema name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="schema"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToSchema(string schema)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(schema);
+        Schema = schema;
+        return this;
+    }
+
+    /// <summary>Names the events table (default <c>es_events</c>).</summary>
+    /// <param name="name">The table name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToEventsTable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        EventsTable = name;
+        return this;
+    }
+}
