@@ -1,0 +1,93 @@
+using System.Data;
+using System.Data.Common;
+using EventSourcing.EFCore.Internal;
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventSourcing.EFCore.PostgreSQL.Internal;
+
+/// <summary>
+/// The PostgreSQL backend: the database enforces the unique indexes and the stream guard; its errors are recognised
+/// here by SQLSTATE and constraint name (never by message text, which Npgsql redacts without Include Error Detail);
+/// read-all returns only rows whose transaction id is below the oldest running transaction, ordered by (tx_id, position).
+/// </summary>
+internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
+{
+    public bool EnforcesUniqueIndexes => true;
+
+    public bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model)
+        => exception.InnerException is PostgresException error
+           && (error.SqlState == PostgresErrorCodes.UniqueViolation
+               && (error.ConstraintName == model.StreamIndexName || error.ConstraintName == model.EventIdIndexName)
+               || error.SqlState == NpgsqlEventStoreSchema.StreamGapSqlState
+               && error.ConstraintName == NpgsqlEventStoreSchema.GuardName(model.Table));
+
+    public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = database.GetDbConnection().CreateCommand();
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Transaction = database.CurrentTransaction?.GetDbTransaction();
+            command.CommandText = ReadAllSql(context, model);
+            command.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
+            command.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
+            command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
+            var rows = new List<EventRow>(Math.Min(batchSize, 4096));
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(ReadRow(reader));
+            }
+
+            return rows;
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static EventRow ReadRow(DbDataReader reader)
+    {
+        var e = new StoredEvent
+        {
+            GlobalPosition = reader.GetInt64(0),
+            StreamType = reader.GetString(1),
+            StreamId = reader.GetString(2),
+            Sequence = reader.GetInt64(3),
+            EventId = reader.GetGuid(4),
+            EventType = reader.GetString(5),
+            EventVersion = reader.GetInt32(6),
+            Payload = reader.GetString(7),
+            Metadata = reader.IsDBNull(8) ? null : reader.GetString(8),
+            CreatedAt = reader.GetFieldValue<DateTimeOffset>(9),
+        };
+        return new EventRow(e, reader.GetFieldValue<ulong>(10));
+    }
+
+    private static string ReadAllSql(DbContext context, EventStoreModel model)
+    {
+        var helper = context.GetService<ISqlGenerationHelper>();
+        var c = model.Columns;
+        string Q(string column) => helper.DelimitIdentifier(column);
+        var tx = Q(NpgsqlEventStoreSchema.TransactionIdColumn);
+        return $"""
+            SELECT {Q(c.GlobalPosition)}, {Q(c.StreamType)}, {Q(c.StreamId)}, {Q(c.Sequence)}, {Q(c.EventId)}, {Q(c.EventType)},
+                   {Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.Metadata)}, {Q(c.CreatedAt)}, {tx}
+              FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
+             WHERE {tx} < pg_snapshot_xmin(pg_current_snapshot())
+               AND ({tx}, {Q(c.GlobalPosition)}) > (@tx, @position)
+             ORDER BY {tx}, {Q(c.GlobalPosition)}
+             LIMIT @limit
+            """;
+    }
+}

@@ -1,0 +1,117 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Migrations.Operations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
+
+namespace EventSourcing.EFCore.PostgreSQL.Internal;
+
+/// <summary>
+/// Npgsql's migrations SQL generator plus the events table's stream guard: a statement-level AFTER INSERT trigger,
+/// created with the table (migrations, idempotent scripts and EnsureCreated alike), that rejects an insert which
+/// does not continue its stream gaplessly (SQLSTATE ES409) or whose stream predecessor was committed by a later
+/// transaction (SQLSTATE 40001, retryable), so that per-stream order always agrees with read-all's (tx_id, position) order.
+/// </summary>
+#pragma warning disable EF1001 // INpgsqlSingletonOptions is Npgsql's internal API, required by its generator's constructor.
+internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGeneratorDependencies dependencies, INpgsqlSingletonOptions npgsqlOptions)
+    : NpgsqlMigrationsSqlGenerator(dependencies, npgsqlOptions)
+#pragma warning restore EF1001
+{
+    protected override void Generate(CreateTableOperation operation, IModel? model, MigrationCommandListBuilder builder, bool terminate = true)
+    {
+        base.Generate(operation, model, builder, terminate);
+        if (operation[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
+        {
+            if (!terminate)
+            {
+                builder.AppendLine(";").EndCommand();
+            }
+
+            CreateGuard(operation.Name, operation.Schema, builder);
+        }
+    }
+
+    protected override void Generate(AlterTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        base.Generate(operation, model, builder);
+        var wanted = operation[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true;
+        var had = operation.OldTable[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true;
+        if (wanted && !had)
+        {
+            CreateGuard(operation.Name, operation.Schema, builder);
+        }
+        else if (had && !wanted)
+        {
+            DropGuard(operation.Name, operation.Schema, builder);
+        }
+    }
+
+    protected override void Generate(RenameTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        base.Generate(operation, model, builder);
+        if (operation.NewName is { } newName && model?.GetRelationalModel().FindTable(newName, operation.NewSchema ?? operation.Schema) is { } table
+            && table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
+        {
+            // The trigger follows the table, but its function body names the table: recreate both under the new name.
+            DropGuard(newName, operation.NewSchema ?? operation.Schema, builder, operation.Name);
+            CreateGuard(newName, operation.NewSchema ?? operation.Schema, builder);
+        }
+    }
+
+    private void CreateGuard(string table, string? schema, MigrationCommandListBuilder builder)
+    {
+        var helper = Dependencies.SqlGenerationHelper;
+        var qualifiedTable = helper.DelimitIdentifier(table, schema);
+        var guard = NpgsqlEventStoreSchema.GuardName(table);
+        var function = helper.DelimitIdentifier(guard, schema);
+        builder
+            .AppendLine($"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $guard$")
+            .AppendLine("DECLARE")
+            .AppendLine("    bad record;")
+            .AppendLine("BEGIN")
+            .AppendLine("    SELECT n.stream_type, n.stream_id, n.first_sequence, n.last_sequence, n.row_count, p.tx_id AS previous_tx, n.min_tx")
+            .AppendLine("      INTO bad")
+            .AppendLine("      FROM (SELECT stream_type, stream_id, min(sequence) AS first_sequence, max(sequence) AS last_sequence,")
+            .AppendLine("                   count(*) AS row_count, min(tx_id) AS min_tx")
+            .AppendLine("              FROM new_events GROUP BY stream_type, stream_id) n")
+            .AppendLine($"      LEFT JOIN {qualifiedTable} p")
+            .AppendLine("        ON p.stream_type = n.stream_type AND p.stream_id = n.stream_id AND p.sequence = n.first_sequence - 1")
+            .AppendLine("     WHERE n.last_sequence - n.first_sequence + 1 <> n.row_count")
+            .AppendLine("        OR (n.first_sequence > 1 AND (p.tx_id IS NULL OR p.tx_id > n.min_tx))")
+            .AppendLine("     LIMIT 1;")
+            .AppendLine("    IF NOT FOUND THEN")
+            .AppendLine("        RETURN NULL;")
+            .AppendLine("    END IF;")
+            .AppendLine("    IF bad.previous_tx IS NOT NULL AND bad.last_sequence - bad.first_sequence + 1 = bad.row_count THEN")
+            .AppendLine("        RAISE EXCEPTION 'event store: the previous event of stream %/% was committed by a later transaction; retry the append', bad.stream_type, bad.stream_id")
+            .AppendLine($"            USING ERRCODE = '{NpgsqlEventStoreSchema.SerializationFailureSqlState}', CONSTRAINT = '{guard}';")
+            .AppendLine("    END IF;")
+            .AppendLine("    RAISE EXCEPTION 'event store: the append to stream %/% at version % does not continue the stream', bad.stream_type, bad.stream_id, bad.first_sequence")
+            .AppendLine($"        USING ERRCODE = '{NpgsqlEventStoreSchema.StreamGapSqlState}', CONSTRAINT = '{guard}';")
+            .AppendLine("END")
+            .Append("$guard$")
+            .AppendLine(helper.StatementTerminator)
+            .EndCommand();
+
+        builder
+            .AppendLine($"DROP TRIGGER IF EXISTS {helper.DelimitIdentifier(guard)} ON {qualifiedTable}{helper.StatementTerminator}")
+            .EndCommand();
+        builder
+            .AppendLine($"CREATE TRIGGER {helper.DelimitIdentifier(guard)} AFTER INSERT ON {qualifiedTable}")
+            .AppendLine($"    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION {function}(){helper.StatementTerminator}")
+            .EndCommand();
+    }
+
+    private void DropGuard(string table, string? schema, MigrationCommandListBuilder builder, string? oldTable = null)
+    {
+        var helper = Dependencies.SqlGenerationHelper;
+        var guard = NpgsqlEventStoreSchema.GuardName(oldTable ?? table);
+        builder
+            .AppendLine($"DROP TRIGGER IF EXISTS {helper.DelimitIdentifier(guard)} ON {helper.DelimitIdentifier(table, schema)}{helper.StatementTerminator}")
+            .EndCommand();
+        builder
+            .AppendLine($"DROP FUNCTION IF EXISTS {helper.DelimitIdentifier(guard, schema)}(){helper.StatementTerminator}")
+            .EndCommand();
+    }
+}
