@@ -77,7 +77,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped<AppendWriter>();
         services.TryAddScoped<EventReader>();
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
-        services.AddScoped<IInterceptor, EventSourcingSaveChangesInterceptor>();
+        services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
     }
 
     public void Validate(IDbContextOptions options)
