@@ -3,3 +3,7 @@ using EventSourcing.EFCore.Specification.Tests;
 namespace EventSourcing.EFCore.PostgreSQL.Tests;
 
 public sealed class AppendNpgsqlTest : AppendTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ReadStreamNpgsqlTest : ReadStreamTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>;
