@@ -82,6 +82,13 @@ public sealed class EventStore
     }
 
     /// <summary>
+    /// Discards the batches staged on this context by <see cref="Append(StreamId, ExpectedVersion, object[])"/> and not
+    /// yet saved, for example after a failed SaveChanges that should not be retried (the event store's counterpart of
+    /// <c>ChangeTracker.Clear()</c>, which does not touch staged events).
+    /// </summary>
+    public void ClearStaged() => _session.ClearStaged();
+
+    /// <summary>
     /// Reads the events of <paramref name="streamId"/> from <paramref name="fromVersion"/> to <paramref name="toVersion"/>
     /// (both inclusive) in version order, paging until the stream ends.
     /// </summary>

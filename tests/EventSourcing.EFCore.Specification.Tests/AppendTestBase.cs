@@ -200,4 +200,20 @@ public abstract class AppendTestBase<TFixture> : EventStoreTestBase<TFixture>
         Assert.That(await ReadStreamAsync(stream), Is.Empty);
         Assert.That(await db.Events().AppendAsync(stream, ExpectedVersion.NoStream, [new Deposited(1)]), Is.EqualTo(1));
     }
+
+    [Test]
+    public virtual async Task ClearStaged_discards_a_failed_batch_so_the_next_save_does_not_retry_it([Values] bool async)
+    {
+        var stream = NewStream();
+        await SeedAsync(stream, 1);
+        await using var db = CreateContext();
+        db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(9));
+        Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async));
+        Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async), "a failed batch stays staged");
+
+        db.Events().ClearStaged();
+        db.Events().Append(stream, ExpectedVersion.Exactly(1), new Deposited(2));
+        await SaveAsync(db, async);
+        Assert.That((await ReadStreamAsync(stream)).Select(e => ((Deposited)e.Data).Amount), Is.EqualTo(new decimal[] { 1, 2 }));
+    }
 }

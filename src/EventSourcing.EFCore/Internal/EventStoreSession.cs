@@ -19,6 +19,8 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
 
     public void Unstage(PendingAppend append) => _staged.Remove(append);
 
+    public void ClearStaged() => _staged.Clear();
+
     public void ResetState()
     {
         _staged.Clear();
