@@ -42,9 +42,8 @@ public sealed class ConflictInUserTransactionNpgsqlTest : EventStoreTestBase<Npg
     }
 
     /// <summary>
-    /// Library bug: with <c>AutoSavepointsEnabled = false</c> the unique violation aborts the user's transaction, and
-    /// the post-failure version probe (AppendWriter.Fail/FailAsync → StoreProbe.ReadVersions) then fails with 25P02,
-    /// which replaces the conflict: the caller gets a PostgresException 25P02 and the 23505 is lost.
+    /// With <c>AutoSavepointsEnabled = false</c> the unique violation aborts the user's transaction, so the conflict
+    /// must be classified on a separate connection (it once failed with 25P02, losing the 23505).
     /// </summary>
     [Test]
     public async Task A_lost_race_in_a_transaction_without_auto_savepoints_is_translated_to_StreamConcurrencyException([Values] bool async)
@@ -69,9 +68,8 @@ public sealed class ConflictInUserTransactionNpgsqlTest : EventStoreTestBase<Npg
     }
 
     /// <summary>
-    /// Library bug: in a REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates the winning commit, the
-    /// post-failure probe reads the stream version from that stale snapshot, so the exception reports
-    /// "expected Exactly(2) but is at version 2" (ActualVersion = 2) instead of 3.
+    /// In a REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates the winning commit, the conflict must
+    /// be classified on a separate connection (reading the stale snapshot once reported ActualVersion 2 instead of 3).
     /// </summary>
     [Test]
     public async Task A_lost_race_in_a_snapshot_transaction_reports_the_version_the_winner_committed(

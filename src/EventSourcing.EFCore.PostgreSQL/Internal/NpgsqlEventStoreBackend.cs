@@ -26,6 +26,97 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
                || error.SqlState == NpgsqlEventStoreSchema.StreamGapSqlState
                && error.ConstraintName == NpgsqlEventStoreSchema.GuardName(model.Table));
 
+    public StoreState ReadAfterFailure(DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds)
+    {
+        if (!NeedsFreshConnection(context))
+        {
+            return new StoreState(StoreProbe.ReadVersions(context, streams), StoreProbe.ReadLocations(context, eventIds));
+        }
+
+        using var connection = FreshConnection(context);
+        connection.Open();
+        var probe = new NpgsqlFailureProbe(context, model, streams, eventIds);
+        using var versions = probe.VersionsCommand(connection);
+        using var locations = probe.LocationsCommand(connection);
+        using (var reader = versions.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                probe.AddVersion(reader);
+            }
+        }
+
+        using (var reader = locations.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                probe.AddLocation(reader);
+            }
+        }
+
+        return probe.State;
+    }
+
+    public async Task<StoreState> ReadAfterFailureAsync(
+        DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds, CancellationToken cancellationToken)
+    {
+        if (!NeedsFreshConnection(context))
+        {
+            return new StoreState(
+                await StoreProbe.ReadVersionsAsync(context, streams, cancellationToken).ConfigureAwait(false),
+                await StoreProbe.ReadLocationsAsync(context, eventIds, cancellationToken).ConfigureAwait(false));
+        }
+
+        var connection = FreshConnection(context);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var probe = new NpgsqlFailureProbe(context, model, streams, eventIds);
+        var versions = probe.VersionsCommand(connection);
+        await using (versions.ConfigureAwait(false))
+        {
+            var reader = await versions.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    probe.AddVersion(reader);
+                }
+            }
+        }
+
+        var locations = probe.LocationsCommand(connection);
+        await using (locations.ConfigureAwait(false))
+        {
+            var reader = await locations.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    probe.AddLocation(reader);
+                }
+            }
+        }
+
+        return probe.State;
+    }
+
+    /// <summary>
+    /// The context's own connection cannot answer after a failure when its user transaction is aborted (no savepoint to
+    /// roll back to) or reads a snapshot older than the winning commit (REPEATABLE READ, SERIALIZABLE): then read the
+    /// last committed state on a separate connection.
+    /// </summary>
+    private static bool NeedsFreshConnection(DbContext context)
+        => context.Database.CurrentTransaction is { } transaction
+           && (!context.Database.AutoSavepointsEnabled
+               || transaction.GetDbTransaction().IsolationLevel is IsolationLevel.RepeatableRead or IsolationLevel.Serializable or IsolationLevel.Snapshot);
+
+    private static NpgsqlConnection FreshConnection(DbContext context)
+    {
+        // CloneWith keeps the security information (password) even when the connection string no longer shows it.
+        var connection = (NpgsqlConnection)context.Database.GetDbConnection();
+        return connection.CloneWith(connection.ConnectionString);
+    }
+
     public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
     {

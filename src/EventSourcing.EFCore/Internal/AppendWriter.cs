@@ -124,9 +124,8 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
 
         var batches = save.Plan.Batches;
-        var versions = StoreProbe.ReadVersions(context, Streams(batches));
-        var conflict = AppendConflictClassifier.Classify(batches, versions, StoreProbe.ReadLocations(context, EventIds(batches)), update);
-        return Logged(conflict ?? Fallback(save, update, versions));
+        var state = backend.ReadAfterFailure(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches));
+        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
     }
 
     /// <summary>Settles a failed save and returns the typed exception to raise instead, or null.</summary>
@@ -139,10 +138,9 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
 
         var batches = save.Plan.Batches;
-        var versions = await StoreProbe.ReadVersionsAsync(context, Streams(batches), cancellationToken).ConfigureAwait(false);
-        var locations = await StoreProbe.ReadLocationsAsync(context, EventIds(batches), cancellationToken).ConfigureAwait(false);
-        var conflict = AppendConflictClassifier.Classify(batches, versions, locations, update);
-        return Logged(conflict ?? Fallback(save, update, versions));
+        var state = await backend.ReadAfterFailureAsync(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches), cancellationToken)
+            .ConfigureAwait(false);
+        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
     }
 
     private void Stage(DbContext context, AppendPlan plan, IDisposable? guard)

@@ -18,6 +18,17 @@ internal interface IEventStoreBackend
     /// <summary>Returns true when <paramref name="exception"/> was raised by the event store's own indexes or guard.</summary>
     bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model);
 
+    /// <summary>
+    /// Reads, after a save the store rejected, what classifying the rejection needs: the current version of
+    /// <paramref name="streams"/> and where <paramref name="eventIds"/> are stored, as last committed (plus the
+    /// caller's own transaction where it can still be read).
+    /// </summary>
+    StoreState ReadAfterFailure(DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds);
+
+    /// <inheritdoc cref="ReadAfterFailure"/>
+    Task<StoreState> ReadAfterFailureAsync(
+        DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds, CancellationToken cancellationToken);
+
     /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
     Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken);
@@ -28,3 +39,6 @@ internal readonly record struct EventRow(StoredEvent Event, ulong TransactionId)
 {
     public GlobalCheckpoint Checkpoint => new(TransactionId, Event.GlobalPosition);
 }
+
+/// <summary>Current stream versions (0: no events) and where event ids are stored.</summary>
+internal sealed record StoreState(Dictionary<StreamId, long> Versions, Dictionary<Guid, StoredLocation> Locations);

@@ -13,6 +13,15 @@ internal sealed class InMemoryEventStoreBackend : IEventStoreBackend
 
     public bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model) => false;
 
+    public StoreState ReadAfterFailure(DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds)
+        => new(StoreProbe.ReadVersions(context, streams), StoreProbe.ReadLocations(context, eventIds));
+
+    public async Task<StoreState> ReadAfterFailureAsync(
+        DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds, CancellationToken cancellationToken)
+        => new(
+            await StoreProbe.ReadVersionsAsync(context, streams, cancellationToken).ConfigureAwait(false),
+            await StoreProbe.ReadLocationsAsync(context, eventIds, cancellationToken).ConfigureAwait(false));
+
     public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
     {
