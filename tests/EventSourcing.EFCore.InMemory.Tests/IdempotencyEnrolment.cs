@@ -1,0 +1,5 @@
+using EventSourcing.EFCore.Specification.Tests;
+
+namespace EventSourcing.EFCore.InMemory.Tests;
+
+public sealed class IdempotencyInMemoryTest : IdempotencyTestBase<InMemoryEventStoreFixture>;

@@ -1,0 +1,5 @@
+using EventSourcing.EFCore.Specification.Tests;
+
+namespace EventSourcing.EFCore.PostgreSQL.Tests;
+
+public sealed class IdempotencyNpgsqlTest : IdempotencyTestBase<NpgsqlEventStoreFixture>;
