@@ -337,6 +337,7 @@ public static class IdempotencyMatrix
         Row("a replay plus an id clash in another batch",        [S("A", "a1", "a2"), S("B", "b1")],   [W("A", NoStream, "a1", "a2"), W("C", NoStream, "b1")], Duplicate("b1", to: "C", storedIn: "B", at: 1)),
         Row("an id clash and a stale expected version",          [S("A", "a1", "a2"), S("B", "b1")],   [W("A", Exactly(1), "b1")],                         Duplicate("b1", to: "A", storedIn: "B", at: 1)),
         Row("one new id in two batches of one save",             [],                                   [W("A", NoStream, "n1"), W("B", NoStream, "n1")],   Duplicate("n1", to: "B", storedIn: "A", at: 1)),
+        Row("one new id in two batches of one stream",           [],                                   [W("A", NoStream, "n1"), W("A", Exactly(1), "n1")], Duplicate("n1", to: "A", storedIn: "A", at: 1)),
 
         // Rule 4: version. A conflict anywhere in the save outranks a replay.
         Row("fresh ids with NoStream on an existing stream",     [S("A", "a1")],                       [W("A", NoStream, "n1")],                           Conflict("A", NoStream, actual: 1)),
