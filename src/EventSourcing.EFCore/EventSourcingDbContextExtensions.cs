@@ -18,10 +18,12 @@ public static class EventSourcingDbContextExtensions
     public static EventStore Events(this DbContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>() is null)
-        {
-            throw new InvalidOperationException(Messages.EventSourcingNotConfigured(context.GetType()));
-        }
+        var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()
+            ?? throw new InvalidOperationException(Messages.EventSourcingNotConfigured(context.GetType()));
+
+        // EF validates options only when it builds a new internal service provider; build (and so validate) the
+        // event type registry here too, so a misconfiguration surfaces at the same point whatever EF cached.
+        _ = options.Registry;
 
         EventStoreModel.Get(context.Model);
         return context.GetService<EventStore>();

@@ -49,6 +49,9 @@ internal static class Messages
     public static string EventTypeMappedTwice(Type type, string first, string second)
         => $"The event type '{type.FullName}' is registered under two names, '{first}' and '{second}'; a type has one stored name.";
 
+    public static string EventTypeVersionedTwice(Type type, string name, int first, int second)
+        => $"The event type '{type.FullName}' is registered under '{name}' with two versions, {first} and {second}; a type has one version.";
+
     public static string EventNameClash(string name, Type first, Type second)
         => $"The event types '{first.FullName}' and '{second.FullName}' are both registered under the name '{name}'; each name must be unique.";
 

@@ -24,6 +24,7 @@ internal static class AppendConflictClassifier
         Exception? innerException)
     {
         var running = new Dictionary<StreamId, long>(versions);
+        var claimed = new Dictionary<Guid, StoredLocation>(); // ids of earlier batches of this save, where they would be stored
         Exception? firstConflict = null;
         PendingAppend? firstReplay = null;
         long replayFirstVersion = 0;
@@ -49,6 +50,12 @@ internal static class AppendConflictClassifier
                 continue;
             }
 
+            if (FirstStoredId(batch, claimed) is { } twice)
+            {
+                firstConflict ??= new DuplicateEventIdException(twice, batch.StreamId, claimed[twice].StreamId, claimed[twice].Version, innerException);
+                continue;
+            }
+
             if (!batch.ExpectedVersion.IsSatisfiedBy(current))
             {
                 firstConflict ??= batch.ExpectedVersion.IsStreamExists
@@ -58,6 +65,11 @@ internal static class AppendConflictClassifier
             }
 
             newEvents |= batch.Events.Count > 0;
+            for (var i = 0; i < batch.Events.Count; i++)
+            {
+                claimed.TryAdd(batch.Events[i].EventId, new StoredLocation(batch.StreamId, current + 1 + i));
+            }
+
             running[batch.StreamId] = current + batch.Events.Count;
         }
 

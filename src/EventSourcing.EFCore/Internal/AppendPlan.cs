@@ -22,7 +22,10 @@ internal sealed class AppendPlan
     /// <summary>Gets the stream's version after each batch.</summary>
     public long[] ResultVersions { get; }
 
-    /// <summary>Gets a value indicating whether a known version already fails a batch's expectation.</summary>
+    /// <summary>
+    /// Gets a value indicating whether the plan already fails before any write: a known version fails a batch's
+    /// expectation, or two batches of the save carry the same event id.
+    /// </summary>
     public bool HasKnownConflict { get; }
 
     /// <summary>Returns the streams whose current version must be read: a first batch with Any, StreamExists or no events.</summary>
@@ -50,6 +53,7 @@ internal sealed class AppendPlan
         var firstVersions = new long[batches.Count];
         var resultVersions = new long[batches.Count];
         var conflicts = false;
+        var eventIds = new HashSet<Guid>();
         for (var i = 0; i < batches.Count; i++)
         {
             var batch = batches[i];
@@ -63,6 +67,11 @@ internal sealed class AppendPlan
             {
                 current = batch.ExpectedVersion.Version
                     ?? throw new InvalidOperationException("The current version of " + batch.StreamId + " was not read.");
+            }
+
+            foreach (var e in batch.Events)
+            {
+                conflicts |= !eventIds.Add(e.EventId);
             }
 
             firstVersions[i] = current + 1;

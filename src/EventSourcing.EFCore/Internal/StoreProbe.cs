@@ -63,7 +63,15 @@ internal static class StoreProbe
     }
 
     private static Dictionary<Guid, StoredLocation> ToLocations(List<EventLocation> rows)
-        => rows.ToDictionary(r => r.EventId, r => new StoredLocation(new StreamId(r.Type, r.Id), r.Version));
+    {
+        var locations = new Dictionary<Guid, StoredLocation>(rows.Count);
+        foreach (var row in rows)
+        {
+            locations.TryAdd(row.EventId, new StoredLocation(new StreamId(row.Type, row.Id), row.Version));
+        }
+
+        return locations;
+    }
 
     private sealed record StreamVersion(string Type, string Id, long Version);
 

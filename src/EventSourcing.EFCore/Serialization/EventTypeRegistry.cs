@@ -36,7 +36,9 @@ internal sealed class EventTypeRegistry
             {
                 if (existingForType != mapping)
                 {
-                    throw new InvalidOperationException(Messages.EventTypeMappedTwice(mapping.ClrType, existingForType.Name, mapping.Name));
+                    throw new InvalidOperationException(existingForType.Name == mapping.Name
+                        ? Messages.EventTypeVersionedTwice(mapping.ClrType, mapping.Name, existingForType.Version, mapping.Version)
+                        : Messages.EventTypeMappedTwice(mapping.ClrType, existingForType.Name, mapping.Name));
                 }
 
                 continue;
