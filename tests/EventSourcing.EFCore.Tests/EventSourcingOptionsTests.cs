@@ -82,12 +82,12 @@ public sealed class EventSourcingOptionsTests
     }
 
     [Test]
-    public void AddEvents_and_MapEvent_together_serve_appends()
+    public async Task AddEvents_and_MapEvent_together_serve_appends()
     {
-        using var db = CreateContext(es => es.AddEvents(typeof(UnitPlaced).Assembly).MapEvent<Unattributed>("unit.unattributed"));
+        await using var db = CreateContext(es => es.AddEvents(typeof(UnitPlaced).Assembly).MapEvent<Unattributed>("unit.unattributed"));
         var stream = new StreamId("order", Guid.NewGuid().ToString("N"));
         db.Events().Append(stream, ExpectedVersion.NoStream, new UnitPlaced(Guid.NewGuid()), new Unattributed(1));
         db.SaveChanges();
-        Assert.That(db.Events().GetStreamVersionAsync(stream).GetAwaiter().GetResult(), Is.EqualTo(2));
+        Assert.That(await db.Events().GetStreamVersionAsync(stream), Is.EqualTo(2));
     }
 }
