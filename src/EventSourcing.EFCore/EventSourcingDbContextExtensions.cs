@@ -28,4 +28,17 @@ public static class EventSourcingDbContextExtensions
         EventStoreModel.Get(context.Model);
         return context.GetService<EventStore>();
     }
+
+    /// <summary>Gets the aggregates of type <typeparamref name="TAggregate"/> in this context: add, load, find, point in time.</summary>
+    /// <typeparam name="TAggregate">The aggregate type, usually an <see cref="AggregateRoot{TId}"/>.</typeparam>
+    /// <param name="context">A DbContext configured with <c>UseEventSourcing</c> and <c>IncludeEventStore</c>.</param>
+    /// <returns>The aggregate set of this context instance.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="context"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The context is not configured for event sourcing; the message says what to call.</exception>
+    public static AggregateSet<TAggregate> Aggregates<TAggregate>(this DbContext context)
+        where TAggregate : class, IEventSourcedAggregate
+    {
+        var events = context.Events(); // checks the configuration first
+        return new(context.GetService<EventSourcing.EFCore.Internal.EventStoreSession>(), events);
+    }
 }

@@ -84,4 +84,35 @@ internal static class Messages
         => $"The event at version {version} of stream '{streamId}' (type '{type}') cannot be read: {reason}";
 
     public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
+
+    public static string AggregateNotFound(Type type, StreamId streamId, long? version)
+        => version is { } v
+            ? $"The {type.Name} aggregate in stream '{streamId}' has no version {v}."
+            : $"No {type.Name} aggregate exists in stream '{streamId}' (the stream has no events).";
+
+    public static string EventHandlerMissing(Type aggregate, Type eventType)
+        => $"The aggregate '{aggregate.FullName}' has no handler for event '{eventType.FullName}'. Add an Apply({eventType.Name}) method or call On<{eventType.Name}>(...) in its constructor.";
+
+    public static string ReadOnlyAggregate(StreamId streamId)
+        => $"The aggregate of stream '{streamId}' is a read-only point-in-time view; load it with LoadAsync(id) to change it.";
+
+    public static string AggregateIdNotSet(Type type)
+        => $"The {type.Name} aggregate has no Id. Set Id in the Apply method of its creation event before raising further events or saving it.";
+
+    public static string NoParameterlessConstructor(Type type)
+        => $"The aggregate type '{type.FullName}' needs a parameterless constructor (any accessibility) so that it can be rehydrated from its events.";
+
+    public static string UnusableAggregateName(Type type, string? name, string problem)
+        => $"The aggregate type '{type.FullName}' has no usable stream type ('{name}'): {problem}.";
+
+    public static string AggregateAlreadyTracked(StreamId streamId)
+        => $"Another aggregate instance of stream '{streamId}' is already tracked by this context; use the instance LoadAsync returned.";
+
+    public static string TimestampNotUtc(string field) => $"The {field} must be UTC (offset zero).";
+
+    public static string NotRehydratable(Type type)
+        => $"The type '{type.FullName}' cannot be loaded from its events; derive it from AggregateRoot<TId>.";
+
+    public static string AggregateStreamMismatch(Type type, StreamId read, StreamId result)
+        => $"Replaying stream '{read}' produced a {type.Name} whose stream is '{result}'; its creation event must set Id to the id it was stored under.";
 }

@@ -27,6 +27,19 @@ public readonly record struct StreamId
         Id = id;
     }
 
+    /// <summary>Creates the stream id of the <typeparamref name="TAggregate"/> aggregate with id <paramref name="id"/>.</summary>
+    /// <typeparam name="TAggregate">The aggregate type; its stream type is <see cref="AggregateTypeAttribute"/>'s name or the class name.</typeparam>
+    /// <param name="id">The aggregate id, formatted with the invariant culture.</param>
+    /// <returns>The stream id.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="id"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The aggregate type has no usable stream type name.</exception>
+    public static StreamId For<TAggregate>(object id)
+        where TAggregate : IEventSourcedAggregate
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return new StreamId(Aggregates.AggregateTypeName.Of(typeof(TAggregate)), Aggregates.AggregateTypeName.FormatId(id));
+    }
+
     /// <summary>Gets the stream type, for example <c>"order"</c>.</summary>
     public string Type { get; }
 

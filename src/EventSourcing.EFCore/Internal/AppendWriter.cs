@@ -15,13 +15,13 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     public void BeforeSave(DbContext context)
     {
         Discard();
-        if (session.Staged.Count == 0)
+        var batches = AggregateDrain.Collect(context, session);
+        if (batches.Count == 0)
         {
             return;
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
-        var batches = session.Staged.ToArray();
         var guard = backend.EnforcesUniqueIndexes ? null : InProcessAppendGuard.Enter();
         try
         {
@@ -48,13 +48,13 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     public async Task BeforeSaveAsync(DbContext context, CancellationToken cancellationToken)
     {
         Discard();
-        if (session.Staged.Count == 0)
+        var batches = AggregateDrain.Collect(context, session);
+        if (batches.Count == 0)
         {
             return;
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
-        var batches = session.Staged.ToArray();
         var guard = backend.EnforcesUniqueIndexes ? null : await InProcessAppendGuard.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -96,6 +96,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             var batch = plan.Batches[i];
             batch.Complete(plan.ResultVersions[i]);
             session.Unstage(batch);
+            batch.Source?.OnEventsSaved(plan.ResultVersions[i]);
             if (batch.Events.Count > 0)
             {
                 logger.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);

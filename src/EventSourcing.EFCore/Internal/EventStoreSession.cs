@@ -9,8 +9,36 @@ namespace EventSourcing.EFCore.Internal;
 internal sealed class EventStoreSession : IResettableService, IDisposable
 {
     private readonly List<PendingAppend> _staged = [];
+    private readonly List<IEventSourcedAggregate> _aggregates = [];
+    private readonly Dictionary<StreamId, IEventSourcedAggregate> _identityMap = [];
 
     public IReadOnlyList<PendingAppend> Staged => _staged;
+
+    /// <summary>Gets the aggregates added or loaded through this context, in the order they were tracked.</summary>
+    public IReadOnlyList<IEventSourcedAggregate> Aggregates => _aggregates;
+
+    /// <summary>Tracks an aggregate; its pending events are drained by every SaveChanges of the context.</summary>
+    public void Track(IEventSourcedAggregate aggregate, StreamId? streamId)
+    {
+        if (_aggregates.Contains(aggregate))
+        {
+            return;
+        }
+
+        if (streamId is { } id)
+        {
+            if (_identityMap.TryGetValue(id, out var other) && !ReferenceEquals(other, aggregate))
+            {
+                throw new InvalidOperationException(Messages.AggregateAlreadyTracked(id));
+            }
+
+            _identityMap[id] = aggregate;
+        }
+
+        _aggregates.Add(aggregate);
+    }
+
+    public IEventSourcedAggregate? FindTracked(StreamId streamId) => _identityMap.GetValueOrDefault(streamId);
 
     /// <summary>Gets or sets the save between SavingChanges and its outcome.</summary>
     public SaveInProgress? InProgress { get; set; }
@@ -24,6 +52,8 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
     public void ResetState()
     {
         _staged.Clear();
+        _aggregates.Clear();
+        _identityMap.Clear();
         InProgress?.ReleaseGuard();
         InProgress = null;
     }

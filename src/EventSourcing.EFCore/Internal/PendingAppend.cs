@@ -1,8 +1,12 @@
 namespace EventSourcing.EFCore.Internal;
 
 /// <summary>One stream batch staged on a context: written by its next successful SaveChanges.</summary>
-internal sealed class PendingAppend(StreamId streamId, ExpectedVersion expectedVersion, IReadOnlyList<PreparedEvent> events)
+internal sealed class PendingAppend(
+    StreamId streamId, ExpectedVersion expectedVersion, IReadOnlyList<PreparedEvent> events, IEventSourcedAggregate? source = null)
 {
+    /// <summary>Gets the aggregate whose pending events this batch holds, if any; it is told when the batch is saved.</summary>
+    public IEventSourcedAggregate? Source { get; } = source;
+
     public StreamId StreamId { get; } = streamId;
 
     public ExpectedVersion ExpectedVersion { get; } = expectedVersion;
