@@ -7,3 +7,5 @@ public sealed class AppendInMemoryTest : AppendTestBase<InMemoryEventStoreFixtur
 public sealed class ReadStreamInMemoryTest : ReadStreamTestBase<InMemoryEventStoreFixture>;
 
 public sealed class ReadAllInMemoryTest : ReadAllTestBase<InMemoryEventStoreFixture>;
+
+public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;

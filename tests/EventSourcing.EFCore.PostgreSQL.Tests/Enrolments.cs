@@ -7,3 +7,5 @@ public sealed class AppendNpgsqlTest : AppendTestBase<NpgsqlEventStoreFixture>;
 public sealed class ReadStreamNpgsqlTest : ReadStreamTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;

@@ -29,6 +29,10 @@ public abstract class EventStoreFixtureBase
 
     /// <summary>Creates a context on the current store, with the test event types registered.</summary>
     public TestDbContext CreateContext(Action<EventSourcingDbContextOptionsBuilder>? configure = null)
+        => new(CreateOptions(configure));
+
+    /// <summary>Creates options for contexts on the current store (for pooled factories and the like).</summary>
+    public DbContextOptions<TestDbContext> CreateOptions(Action<EventSourcingDbContextOptionsBuilder>? configure = null)
     {
         var builder = new DbContextOptionsBuilder<TestDbContext>();
         ConfigureProvider(builder);
@@ -38,7 +42,7 @@ public abstract class EventStoreFixtureBase
             ConfigureEventSourcing(es);
             configure?.Invoke(es);
         });
-        return new TestDbContext(builder.Options);
+        return builder.Options;
     }
 
     /// <summary>Configures the database provider (UseNpgsql, UseInMemoryDatabase …).</summary>

@@ -7,6 +7,8 @@ public sealed class TestDbContext(DbContextOptions<TestDbContext> options) : DbC
 {
     public DbSet<Customer> Customers => Set<Customer>();
 
+    public DbSet<Ticket> Tickets => Set<Ticket>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.IncludeEventStore();
@@ -15,6 +17,15 @@ public sealed class TestDbContext(DbContextOptions<TestDbContext> options) : DbC
             b.ToTable("customers");
             b.HasKey(c => c.Id);
             b.HasIndex(c => c.Email).IsUnique();
+        });
+        modelBuilder.Entity<Ticket>(b =>
+        {
+            b.ToTable("tickets");
+            b.HasKey(t => t.Id);
+            b.Property(t => t.Version).HasField("_version");
+            b.Ignore(t => t.PendingEvents);
+            b.Ignore(t => t.StreamId);
+            b.Ignore(t => t.IsReadOnly);
         });
     }
 }

@@ -1,5 +1,6 @@
 using EventSourcing.EFCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace EventSourcing.EFCore.Internal;
@@ -15,7 +16,7 @@ internal static class AggregateDrain
     {
         List<PendingAppend>? batches = session.Staged.Count > 0 ? [.. session.Staged] : null;
         EventSourcingOptionsExtension? options = null;
-        foreach (var aggregate in Aggregates(context, session))
+        foreach (var (aggregate, entry) in Aggregates(context, session))
         {
             if (aggregate.PendingEvents.Count == 0)
             {
@@ -30,17 +31,17 @@ internal static class AggregateDrain
             var streamId = aggregate.StreamId;
             options ??= context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
             var events = EventPreparer.Prepare(options, streamId, aggregate.PendingEvents);
-            (batches ??= []).Add(new PendingAppend(streamId, ExpectedVersion.Exactly(aggregate.Version), events, aggregate));
+            (batches ??= []).Add(new PendingAppend(streamId, ExpectedVersion.Exactly(aggregate.Version), events, aggregate, entry));
         }
 
         return batches ?? (IReadOnlyList<PendingAppend>)[];
     }
 
-    private static IEnumerable<IEventSourcedAggregate> Aggregates(DbContext context, EventStoreSession session)
+    private static IEnumerable<(IEventSourcedAggregate Aggregate, EntityEntry? Entry)> Aggregates(DbContext context, EventStoreSession session)
     {
         foreach (var aggregate in session.Aggregates)
         {
-            yield return aggregate;
+            yield return (aggregate, null);
         }
 
         // EF entities that record events. Entries() would run DetectChanges, which SaveChanges runs anyway afterwards.
@@ -53,7 +54,7 @@ internal static class AggregateDrain
             {
                 if (entry.State != EntityState.Deleted && !session.Aggregates.Contains(entry.Entity))
                 {
-                    yield return entry.Entity;
+                    yield return (entry.Entity, entry);
                 }
             }
         }

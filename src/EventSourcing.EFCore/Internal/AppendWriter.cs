@@ -148,9 +148,20 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     {
         var set = context.Set<StoredEvent>();
         var entries = new List<EntityEntry>();
+        var restores = new List<Action>();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
             var batch = plan.Batches[i];
+            if (batch.SourceEntry?.Metadata.FindProperty(nameof(IEventSourcedAggregate.Version)) is { ClrType: var type } property && type == typeof(long))
+            {
+                // An EF entity that maps its Version: write the new version in this same save (the interceptor runs
+                // before DetectChanges), and put the old one back if the save fails.
+                var versionEntry = batch.SourceEntry.Property(property);
+                var old = versionEntry.CurrentValue;
+                versionEntry.CurrentValue = plan.ResultVersions[i];
+                restores.Add(() => versionEntry.CurrentValue = old);
+            }
+
             var version = plan.FirstVersions[i];
             foreach (var e in batch.Events)
             {
@@ -169,7 +180,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
         }
 
-        session.InProgress = new SaveInProgress(plan, entries, guard);
+        session.InProgress = new SaveInProgress(plan, entries, guard, restores);
     }
 
     /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>
@@ -183,6 +194,10 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         session.InProgress = null;
         save.ReleaseGuard();
         Detach(save.Entries);
+        foreach (var restore in save.Restores)
+        {
+            restore();
+        }
     }
 
     private static void Detach(IReadOnlyList<EntityEntry> entries)

@@ -2,8 +2,15 @@ namespace EventSourcing.EFCore.Internal;
 
 /// <summary>One stream batch staged on a context: written by its next successful SaveChanges.</summary>
 internal sealed class PendingAppend(
-    StreamId streamId, ExpectedVersion expectedVersion, IReadOnlyList<PreparedEvent> events, IEventSourcedAggregate? source = null)
+    StreamId streamId,
+    ExpectedVersion expectedVersion,
+    IReadOnlyList<PreparedEvent> events,
+    IEventSourcedAggregate? source = null,
+    Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry? sourceEntry = null)
 {
+    /// <summary>Gets the change tracker entry of <see cref="Source"/> when it is an EF entity.</summary>
+    public Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry? SourceEntry { get; } = sourceEntry;
+
     /// <summary>Gets the aggregate whose pending events this batch holds, if any; it is told when the batch is saved.</summary>
     public IEventSourcedAggregate? Source { get; } = source;
 

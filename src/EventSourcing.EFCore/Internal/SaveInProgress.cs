@@ -3,8 +3,11 @@ using Microsoft.EntityFrameworkCore.ChangeTracking;
 namespace EventSourcing.EFCore.Internal;
 
 /// <summary>The rows one SaveChanges added for its staged batches, kept until the save's outcome is known.</summary>
-internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard)
+internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard, IReadOnlyList<Action> restores)
 {
+    /// <summary>Gets the actions that undo what the save changed on the user's entities (their mapped Version), run if it fails.</summary>
+    public IReadOnlyList<Action> Restores { get; } = restores;
+
     private IDisposable? _guard = guard;
 
     public AppendPlan Plan { get; } = plan;
