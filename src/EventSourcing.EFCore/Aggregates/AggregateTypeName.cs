@@ -12,6 +12,28 @@ namespace EventSourcing.EFCore.Aggregates;
 internal static class AggregateTypeName
 {
     private static readonly ConcurrentDictionary<Type, string> Names = new();
+    private static readonly ConcurrentDictionary<Assembly, bool> ValidatedAssemblies = new();
+
+    /// <summary>
+    /// Validates the stream type of every concrete aggregate type in <paramref name="assemblies"/> (the assemblies given to
+    /// <c>AddEvents</c>), so that an unusable <see cref="AggregateTypeAttribute"/> fails at start-up, not at first use.
+    /// Several aggregate types may share a stream type (different views of the same streams).
+    /// </summary>
+    public static void ValidateAll(IEnumerable<Assembly> assemblies)
+    {
+        foreach (var assembly in assemblies)
+        {
+            ValidatedAssemblies.GetOrAdd(assembly, static a =>
+            {
+                foreach (var type in a.GetTypes().Where(t => !t.IsAbstract && !t.ContainsGenericParameters && typeof(IEventSourcedAggregate).IsAssignableFrom(t)))
+                {
+                    _ = Of(type);
+                }
+
+                return true;
+            });
+        }
+    }
 
     public static string Of(Type aggregateType) => Names.GetOrAdd(aggregateType, static type =>
     {

@@ -49,7 +49,14 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
     /// <summary>Gets the event type registry, built (and validated) on first use.</summary>
-    public EventTypeRegistry Registry => _registry ??= EventTypeRegistry.Build(EventAssemblies, EventMappings);
+    public EventTypeRegistry Registry => _registry ??= BuildRegistry();
+
+    private EventTypeRegistry BuildRegistry()
+    {
+        var registry = EventTypeRegistry.Build(EventAssemblies, EventMappings);
+        Aggregates.AggregateTypeName.ValidateAll(EventAssemblies);
+        return registry;
+    }
 
     public EventSerializer Serializer
         => _serializer ??= new EventSerializer(SerializerOptions ?? new JsonSerializerOptions(JsonSerializerDefaults.Web));
