@@ -85,6 +85,8 @@ public abstract class AggregateRoot<TId> : IEventSourcedAggregate, IRehydratable
 
     void IRehydratable.MarkReadOnly() => _readOnly = true;
 
+    void IRehydratable.RestoreVersion(long version) => Version = version;
+
     private void Dispatch(object @event, bool raising)
     {
         var eventType = @event.GetType();

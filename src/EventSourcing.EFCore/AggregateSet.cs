@@ -1,6 +1,9 @@
 using EventSourcing.EFCore.Aggregates;
+using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.Internal;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace EventSourcing.EFCore;
 
@@ -16,11 +19,13 @@ public sealed class AggregateSet<TAggregate>
 {
     private static readonly Func<TAggregate> Create = AggregateFactory.For<TAggregate>();
 
+    private readonly DbContext _context;
     private readonly EventStoreSession _session;
     private readonly EventStore _events;
 
-    internal AggregateSet(EventStoreSession session, EventStore events)
+    internal AggregateSet(DbContext context, EventStoreSession session, EventStore events)
     {
+        _context = context;
         _session = session;
         _events = events;
     }
@@ -63,10 +68,14 @@ public sealed class AggregateSet<TAggregate>
             return tracked;
         }
 
-        var aggregate = await ReplayAsync(streamId, toVersion: null, asOf: null, cancellationToken).ConfigureAwait(false);
+        var (aggregate, snapshotIgnored) = await ReplayAsync(streamId, toVersion: null, asOf: null, cancellationToken).ConfigureAwait(false);
         if (aggregate is not null)
         {
             _session.Track(aggregate, streamId);
+            if (snapshotIgnored)
+            {
+                _session.SnapshotRequests.Add(aggregate); // rewrite the stale snapshot at the next save
+            }
         }
 
         return aggregate;
@@ -83,7 +92,7 @@ public sealed class AggregateSet<TAggregate>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(atVersion, 1);
         var streamId = StreamId.For<TAggregate>(id);
-        var aggregate = await ReplayAsync(streamId, atVersion, asOf: null, cancellationToken).ConfigureAwait(false);
+        var (aggregate, _) = await ReplayAsync(streamId, atVersion, asOf: null, cancellationToken).ConfigureAwait(false);
         if (aggregate is null || aggregate.Version != atVersion)
         {
             throw new AggregateNotFoundException(typeof(TAggregate), streamId, atVersion);
@@ -111,16 +120,52 @@ public sealed class AggregateSet<TAggregate>
         }
 
         var streamId = StreamId.For<TAggregate>(id);
-        var aggregate = await ReplayAsync(streamId, toVersion: null, timestamp, cancellationToken).ConfigureAwait(false)
+        var aggregate = (await ReplayAsync(streamId, toVersion: null, timestamp, cancellationToken).ConfigureAwait(false)).Aggregate
             ?? throw new AggregateNotFoundException(typeof(TAggregate), streamId);
         ((IRehydratable)aggregate).MarkReadOnly();
         return aggregate;
     }
 
-    private async Task<TAggregate?> ReplayAsync(StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes a snapshot of the aggregate with id <paramref name="id"/> now, for example after a bulk import: loads it
+    /// (tracking it), and saves the context with a snapshot of its state, whatever the snapshot policy says. Like
+    /// <c>AppendAsync</c>, this calls SaveChanges, so the context's other pending changes are saved with it.
+    /// </summary>
+    /// <param name="id">The aggregate id.</param>
+    /// <param name="cancellationToken">A token to cancel the load and the save.</param>
+    /// <returns>The stream version the snapshot holds.</returns>
+    /// <exception cref="AggregateNotFoundException">The aggregate's stream has no events.</exception>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TAggregate"/> does not derive from <see cref="AggregateRoot{TId}"/>, or its state cannot be serialized.</exception>
+    public async Task<long> SnapshotAsync(object id, CancellationToken cancellationToken = default)
+    {
+        if (!Snapshots.SnapshotShape.Supports(typeof(TAggregate)))
+        {
+            throw new InvalidOperationException(Messages.SnapshotNotSupported(typeof(TAggregate)));
+        }
+
+        var aggregate = await LoadAsync(id, cancellationToken).ConfigureAwait(false);
+        _session.SnapshotRequests.Add(aggregate);
+        await _context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return aggregate.Version;
+    }
+
+    private async Task<(TAggregate? Aggregate, bool SnapshotIgnored)> ReplayAsync(
+        StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
         TAggregate? aggregate = null;
-        await foreach (var e in _events.ReadStreamAsync(streamId, 1, toVersion, cancellationToken).ConfigureAwait(false))
+        var snapshotIgnored = false;
+        if (asOf is null)
+        {
+            // A timestamp does not say which version it falls on, so point-in-time-by-time loads replay from the start.
+            var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
+            var logger = _context.GetService<IDiagnosticsLogger<DbLoggerCategory.Update>>();
+            var (restored, ignored) = await Snapshots.SnapshotReader.LoadAsync(
+                _context, typeof(TAggregate), streamId, toVersion, options, logger, cancellationToken).ConfigureAwait(false);
+            aggregate = (TAggregate?)restored;
+            snapshotIgnored = ignored;
+        }
+
+        await foreach (var e in _events.ReadStreamAsync(streamId, (aggregate?.Version ?? 0) + 1, toVersion, cancellationToken).ConfigureAwait(false))
         {
             if (asOf is { } until && e.Timestamp > until)
             {
@@ -137,7 +182,7 @@ public sealed class AggregateSet<TAggregate>
             throw new EventStoreCorruptionException(streamId, null, Messages.AggregateStreamMismatch(typeof(TAggregate), streamId, aggregate.StreamId));
         }
 
-        return aggregate;
+        return (aggregate, snapshotIgnored);
     }
 
     private static StreamId? TryGetStreamId(TAggregate aggregate)

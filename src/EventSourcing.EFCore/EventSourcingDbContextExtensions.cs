@@ -39,6 +39,6 @@ public static class EventSourcingDbContextExtensions
         where TAggregate : class, IEventSourcedAggregate
     {
         var events = context.Events(); // checks the configuration first
-        return new(context.GetService<EventSourcing.EFCore.Internal.EventStoreSession>(), events);
+        return new(context, context.GetService<EventSourcing.EFCore.Internal.EventStoreSession>(), events);
     }
 }

@@ -16,4 +16,16 @@ public static class EventSourcingEventId
 
     /// <summary>An append was rejected by a conflict: version, event id or replay (Information).</summary>
     public static readonly EventId AppendConflict = new(BaseId + 2, "EventSourcing.AppendConflict");
+
+    /// <summary>A snapshot of an aggregate was written (Debug).</summary>
+    public static readonly EventId SnapshotTaken = new(BaseId + 10, "EventSourcing.SnapshotTaken");
+
+    /// <summary>
+    /// A stored snapshot was ignored because its schema version or shape fingerprint no longer matches the aggregate type,
+    /// or it could not be deserialized; the aggregate was rebuilt from its events (Warning).
+    /// </summary>
+    public static readonly EventId SnapshotIgnored = new(BaseId + 11, "EventSourcing.SnapshotIgnored");
+
+    /// <summary>Deleting the snapshots a new snapshot superseded failed; the save itself succeeded (Warning).</summary>
+    public static readonly EventId SnapshotPruneFailed = new(BaseId + 12, "EventSourcing.SnapshotPruneFailed");
 }

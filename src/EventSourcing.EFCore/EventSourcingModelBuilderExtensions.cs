@@ -10,7 +10,7 @@ namespace Microsoft.EntityFrameworkCore;
 public static class EventSourcingModelBuilderExtensions
 {
     /// <summary>
-    /// Adds the event store's entity types (events table <c>es_events</c>, with its unique indexes) to the model.
+    /// Adds the event store's entity types (events table <c>es_events</c> with its unique indexes, snapshots table <c>es_snapshots</c>) to the model.
     /// Call it from <c>OnModelCreating</c>.
     /// </summary>
     /// <param name="modelBuilder">The model builder of the user's DbContext.</param>
@@ -57,6 +57,22 @@ public static class EventSourcingModelBuilderExtensions
                 .IsUnique()
                 .HasDatabaseName("ux_" + options.EventsTable + "_event_id")
                 .HasAnnotation(EventStoreModel.EventIdIndexAnnotation, true);
+        });
+
+        // One row per snapshot taken (normally only the newest is kept): insert-only, so concurrent writers never
+        // overwrite each other, and loading takes the highest version.
+        modelBuilder.Entity<StoredSnapshot>(e =>
+        {
+            e.ToTable(options.SnapshotsTable, options.Schema);
+            e.HasKey(x => new { x.StreamType, x.StreamId, x.Version }).HasName("pk_" + options.SnapshotsTable);
+            e.Property(x => x.StreamType).HasColumnName("stream_type").HasMaxLength(StreamId.MaxLength);
+            e.Property(x => x.StreamId).HasColumnName("stream_id").HasMaxLength(StreamId.MaxLength);
+            e.Property(x => x.Version).HasColumnName("version").ValueGeneratedNever();
+            e.Property(x => x.SnapshotType).HasColumnName("snapshot_type").HasMaxLength(StreamId.MaxLength).IsRequired();
+            e.Property(x => x.SchemaVersion).HasColumnName("schema_version");
+            e.Property(x => x.Fingerprint).HasColumnName("fingerprint").HasMaxLength(64).IsRequired();
+            e.Property(x => x.State).HasColumnName("state").IsRequired();
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
         });
         return modelBuilder;
     }

@@ -115,4 +115,23 @@ internal static class Messages
 
     public static string AggregateStreamMismatch(Type type, StreamId read, StreamId result)
         => $"Replaying stream '{read}' produced a {type.Name} whose stream is '{result}'; its creation event must set Id to the id it was stored under.";
+
+    public static string SnapshotNotSupported(Type type)
+        => $"The type '{type.FullName}' cannot be snapshotted; snapshots are taken of aggregates derived from AggregateRoot<TId>.";
+
+    public static string SnapshotEveryInvalid(long events) => $"SnapshotEvery needs a number of events of at least 1 (got {events}).";
+
+    public static string SnapshotNotSerializable(StreamId streamId, Type type, string reason)
+        => $"The state of the {type.Name} aggregate in stream '{streamId}' cannot be serialized for a snapshot: {reason} Mark fields the snapshot must not hold [NonSerialized] (use [field: NonSerialized] on an auto-property), or configure System.Text.Json for their types.";
+
+    public static string SnapshotWrittenByOtherType(string snapshotType) => $"it was written by aggregate type '{snapshotType}'.";
+
+    public static string SnapshotVersionChanged(int stored, int current) => $"its snapshot version is {stored}, the aggregate's is {current}.";
+
+    public static string SnapshotShapeChanged(string stored, string current)
+        => $"the aggregate's fields changed since it was written (fingerprint {stored}, now {current}).";
+
+    public static string SnapshotOfOtherStream(StreamId streamId) => $"its state belongs to stream '{streamId}'.";
+
+    public static string SnapshotUnreadable(string reason) => "its state could not be deserialized: " + reason;
 }

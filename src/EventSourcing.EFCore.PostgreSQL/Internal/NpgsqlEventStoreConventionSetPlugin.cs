@@ -46,5 +46,7 @@ internal sealed class NpgsqlEventStoreConvention : IModelFinalizingConvention
         builder.HasIndex([transactionId.Metadata, position])!
             .HasDatabaseName(NpgsqlEventStoreSchema.ReadAllIndexName(table));
         builder.HasAnnotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, true);
+
+        modelBuilder.Metadata.FindEntityType(typeof(StoredSnapshot))?.FindProperty(nameof(StoredSnapshot.State))!.Builder.HasColumnType("jsonb");
     }
 }

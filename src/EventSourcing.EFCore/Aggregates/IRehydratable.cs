@@ -8,4 +8,7 @@ internal interface IRehydratable
 
     /// <summary>Turns the aggregate into a point-in-time view that cannot raise events or be saved.</summary>
     void MarkReadOnly();
+
+    /// <summary>Sets the version of an aggregate whose state was just restored from a snapshot taken at <paramref name="version"/>.</summary>
+    void RestoreVersion(long version);
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using EventSourcing.EFCore.Serialization;
+using EventSourcing.EFCore.Snapshots;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
@@ -82,6 +83,72 @@ public sealed class EventSourcingDbContextOptionsBuilder : IEventSourcingDbConte
         ArgumentNullException.ThrowIfNull(timeProvider);
         return WithOption(e => e.WithTimeProvider(timeProvider));
     }
+
+    /// <summary>
+    /// Takes a snapshot of every aggregate whenever a save crosses a multiple of <paramref name="events"/> (a save that moves
+    /// an aggregate from version 95 to 105 takes one at 105 with <c>SnapshotEvery(100)</c>), in the same SaveChanges as
+    /// its events. Loading then reads the newest snapshot and only the events after it. Per-type settings win.
+    /// </summary>
+    /// <param name="events">The number of events between snapshots, at least 1.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> is below 1.</exception>
+    public EventSourcingDbContextOptionsBuilder SnapshotEvery(int events)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(events, 1);
+        return WithOption(e => e.WithSnapshotPolicy(null, SnapshotPolicy.EveryEvents(events)));
+    }
+
+    /// <summary>
+    /// Takes a snapshot of <typeparamref name="TAggregate"/> aggregates whenever a save crosses a multiple of
+    /// <paramref name="events"/>; overrides the policy set for all aggregates.
+    /// </summary>
+    /// <typeparam name="TAggregate">The aggregate type, derived from <see cref="AggregateRoot{TId}"/>.</typeparam>
+    /// <param name="events">The number of events between snapshots, at least 1.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> is below 1.</exception>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TAggregate"/> does not derive from <see cref="AggregateRoot{TId}"/>.</exception>
+    public EventSourcingDbContextOptionsBuilder SnapshotEvery<TAggregate>(int events)
+        where TAggregate : class, IEventSourcedAggregate
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(events, 1);
+        return WithOption(e => e.WithSnapshotPolicy(Snapshottable(typeof(TAggregate)), SnapshotPolicy.EveryEvents(events)));
+    }
+
+    /// <summary>
+    /// Takes a snapshot of an aggregate after a save when <paramref name="predicate"/> returns true for the aggregate (its
+    /// state and <see cref="IEventSourcedAggregate.Version"/> before the save) and the events that save appends.
+    /// Applies to every aggregate type without a policy of its own.
+    /// </summary>
+    /// <param name="predicate">Decides from the aggregate and the event objects being saved.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="predicate"/> is null.</exception>
+    public EventSourcingDbContextOptionsBuilder SnapshotWhen(Func<IEventSourcedAggregate, IReadOnlyList<object>, bool> predicate)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return WithOption(e => e.WithSnapshotPolicy(null, SnapshotPolicy.Predicate(predicate)));
+    }
+
+    /// <summary>
+    /// Takes a snapshot of a <typeparamref name="TAggregate"/> after a save when <paramref name="predicate"/> returns true
+    /// for the aggregate and the events that save appends; overrides the policy set for all aggregates.
+    /// </summary>
+    /// <typeparam name="TAggregate">The aggregate type, derived from <see cref="AggregateRoot{TId}"/>.</typeparam>
+    /// <param name="predicate">Decides from the aggregate and the event objects being saved.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="predicate"/> is null.</exception>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TAggregate"/> does not derive from <see cref="AggregateRoot{TId}"/>.</exception>
+    public EventSourcingDbContextOptionsBuilder SnapshotWhen<TAggregate>(Func<TAggregate, IReadOnlyList<object>, bool> predicate)
+        where TAggregate : class, IEventSourcedAggregate
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return WithOption(e => e.WithSnapshotPolicy(
+            Snapshottable(typeof(TAggregate)), SnapshotPolicy.Predicate((aggregate, events) => predicate((TAggregate)aggregate, events))));
+    }
+
+    private static Type Snapshottable(Type aggregateType)
+        => SnapshotShape.Supports(aggregateType) && !aggregateType.IsAbstract
+            ? aggregateType
+            : throw new InvalidOperationException(Messages.SnapshotNotSupported(aggregateType));
 
     private EventSourcingDbContextOptionsBuilder WithOption(Func<EventSourcingOptionsExtension, EventSourcingOptionsExtension> setAction)
     {

@@ -22,6 +22,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     private DbContextOptionsExtensionInfo? _info;
     private EventTypeRegistry? _registry;
     private EventSerializer? _serializer;
+    private Snapshots.SnapshotSerializer? _snapshotSerializer;
 
     public EventSourcingOptionsExtension()
     {
@@ -34,6 +35,8 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         MaxEventSize = copyFrom.MaxEventSize;
         SerializerOptions = copyFrom.SerializerOptions;
         TimeProvider = copyFrom.TimeProvider;
+        DefaultSnapshotPolicy = copyFrom.DefaultSnapshotPolicy;
+        SnapshotPolicies = copyFrom.SnapshotPolicies;
     }
 
     public ImmutableArray<Assembly> EventAssemblies { get; private set; } = [];
@@ -45,6 +48,12 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     public JsonSerializerOptions? SerializerOptions { get; private set; }
 
     public TimeProvider TimeProvider { get; private set; } = TimeProvider.System;
+
+    /// <summary>Gets the snapshot policy of aggregate types without one of their own, or null for none.</summary>
+    public Snapshots.SnapshotPolicy? DefaultSnapshotPolicy { get; private set; }
+
+    /// <summary>Gets the snapshot policies set per aggregate type.</summary>
+    public ImmutableDictionary<Type, Snapshots.SnapshotPolicy> SnapshotPolicies { get; private set; } = ImmutableDictionary<Type, Snapshots.SnapshotPolicy>.Empty;
 
     public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
@@ -69,6 +78,18 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         EventTypeRegistry.Validate(mapping);
         return new(this) { EventMappings = EventMappings.Add(mapping) };
     }
+
+    /// <summary>Gets the serializer of aggregate snapshots (built with the event serializer options).</summary>
+    public Snapshots.SnapshotSerializer SnapshotSerializer => _snapshotSerializer ??= new Snapshots.SnapshotSerializer(SerializerOptions);
+
+    /// <summary>Returns the snapshot policy of <paramref name="aggregateType"/>, or null when it takes no snapshots by policy.</summary>
+    public Snapshots.SnapshotPolicy? SnapshotPolicyFor(Type aggregateType)
+        => SnapshotPolicies.TryGetValue(aggregateType, out var policy) ? policy : DefaultSnapshotPolicy;
+
+    public EventSourcingOptionsExtension WithSnapshotPolicy(Type? aggregateType, Snapshots.SnapshotPolicy policy)
+        => aggregateType is null
+            ? new(this) { DefaultSnapshotPolicy = policy }
+            : new(this) { SnapshotPolicies = SnapshotPolicies.SetItem(aggregateType, policy) };
 
     public EventSourcingOptionsExtension WithMaxEventSize(int bytes) => new(this) { MaxEventSize = bytes };
 

@@ -1,7 +1,11 @@
+using System.Data.Common;
+using EventSourcing.EFCore.Infrastructure;
+using EventSourcing.EFCore.Snapshots;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace EventSourcing.EFCore.Internal;
 
@@ -10,13 +14,17 @@ namespace EventSourcing.EFCore.Internal;
 /// is known: success completes and unstages the batches; failure removes the rows (so a retry writes each event once)
 /// and, for an event store conflict, raises the library's typed exception.
 /// </summary>
-internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend backend, IDiagnosticsLogger<DbLoggerCategory.Update> logger)
+internal sealed class AppendWriter(
+    EventStoreSession session, IEventStoreBackend backend, IDiagnosticsLogger<DbLoggerCategory.Update> logger, IDbContextOptions options)
 {
+    private readonly EventSourcingOptionsExtension _options = options.FindExtension<EventSourcingOptionsExtension>()!;
+    private IReadOnlyList<SnapshotCandidate> _prune = [];
+
     public void BeforeSave(DbContext context)
     {
         Discard();
         var batches = AggregateDrain.Collect(context, session);
-        if (batches.Count == 0)
+        if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
             return;
         }
@@ -36,7 +44,11 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            Stage(context, plan, guard);
+            var snapshots = SnapshotWriter.Plan(_options, plan, session);
+            var staged = snapshots.Count == 0
+                ? ([], [])
+                : SnapshotWriter.Stage(context, snapshots, StoreProbe.ReadSnapshotVersions(context, Streams(snapshots)), _options, guard is not null);
+            Stage(context, plan, guard, snapshots, staged);
         }
         catch
         {
@@ -49,7 +61,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     {
         Discard();
         var batches = AggregateDrain.Collect(context, session);
-        if (batches.Count == 0)
+        if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
             return;
         }
@@ -70,7 +82,16 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            Stage(context, plan, guard);
+            var snapshots = SnapshotWriter.Plan(_options, plan, session);
+            var staged = snapshots.Count == 0
+                ? ([], [])
+                : SnapshotWriter.Stage(
+                    context,
+                    snapshots,
+                    await StoreProbe.ReadSnapshotVersionsAsync(context, Streams(snapshots), cancellationToken).ConfigureAwait(false),
+                    _options,
+                    guard is not null);
+            Stage(context, plan, guard, snapshots, staged);
         }
         catch
         {
@@ -102,6 +123,56 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 logger.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);
             }
         }
+
+        foreach (var snapshot in save.Snapshots)
+        {
+            session.SnapshotRequests.Remove(snapshot.Aggregate);
+            logger.SnapshotTaken(snapshot.StreamId, snapshot.Version);
+        }
+
+        _prune = save.PruneAfterSave;
+    }
+
+    /// <summary>
+    /// Deletes the snapshots the last successful save superseded. Runs only outside a user transaction, as a statement of
+    /// its own: a failure is logged and changes nothing else (the rows are pruned by a later snapshot of the stream).
+    /// </summary>
+    public void PruneSnapshots(DbContext context)
+    {
+        foreach (var snapshot in TakePrune(context))
+        {
+            try
+            {
+                SnapshotWriter.Older(context, snapshot).ExecuteDelete();
+            }
+            catch (DbException ex)
+            {
+                logger.SnapshotPruneFailed(snapshot.StreamId, ex);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="PruneSnapshots"/>
+    public async Task PruneSnapshotsAsync(DbContext context)
+    {
+        foreach (var snapshot in TakePrune(context))
+        {
+            try
+            {
+                await SnapshotWriter.Older(context, snapshot).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false); // the save succeeded: do not turn it into a cancellation
+            }
+            catch (DbException ex)
+            {
+                logger.SnapshotPruneFailed(snapshot.StreamId, ex);
+            }
+        }
+    }
+
+    private IReadOnlyList<SnapshotCandidate> TakePrune(DbContext context)
+    {
+        var prune = _prune;
+        _prune = [];
+        return context.Database.CurrentTransaction is null ? prune : [];
     }
 
     /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
@@ -119,7 +190,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     public Exception? Fail(DbContext context, Exception exception)
     {
         var save = Abandon();
-        if (save is null || exception is not DbUpdateException update || !backend.IsEventStoreConflict(update, EventStoreModel.Get(context.Model)))
+        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
         {
             return null;
         }
@@ -133,7 +204,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     public async Task<Exception?> FailAsync(DbContext context, Exception exception, CancellationToken cancellationToken)
     {
         var save = Abandon();
-        if (save is null || exception is not DbUpdateException update || !backend.IsEventStoreConflict(update, EventStoreModel.Get(context.Model)))
+        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
         {
             return null;
         }
@@ -144,10 +215,15 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
     }
 
-    private void Stage(DbContext context, AppendPlan plan, IDisposable? guard)
+    private void Stage(
+        DbContext context,
+        AppendPlan plan,
+        IDisposable? guard,
+        IReadOnlyList<SnapshotCandidate> snapshots,
+        (List<EntityEntry> Entries, List<SnapshotCandidate> PruneAfterSave) staged)
     {
+        var entries = staged.Entries;
         var set = context.Set<StoredEvent>();
-        var entries = new List<EntityEntry>();
         var restores = new List<Action>();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
@@ -180,7 +256,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
         }
 
-        session.InProgress = new SaveInProgress(plan, entries, guard, restores);
+        session.InProgress = new SaveInProgress(plan, entries, guard, restores, snapshots, staged.PruneAfterSave);
     }
 
     /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>
@@ -220,6 +296,16 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             throw new InvalidOperationException("The append plan found a version conflict that the classifier did not confirm.");
         }
     }
+
+    /// <summary>
+    /// Returns true when the store rejected the save because of the event store's own rows: its unique indexes or guard,
+    /// or a snapshot row that a concurrent writer of the same stream wrote or deleted first.
+    /// </summary>
+    private bool IsStoreConflict(DbUpdateException exception, DbContext context)
+        => backend.IsEventStoreConflict(exception, EventStoreModel.Get(context.Model))
+           || exception.Entries.Any(e => e.Entity is StoredSnapshot);
+
+    private static HashSet<StreamId> Streams(IReadOnlyList<SnapshotCandidate> snapshots) => snapshots.Select(s => s.StreamId).ToHashSet();
 
     private static Dictionary<StreamId, long> ReadKnown(AppendPlan plan)
     {

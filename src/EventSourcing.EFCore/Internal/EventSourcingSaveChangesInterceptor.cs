@@ -27,14 +27,18 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
 
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
     {
-        Writer(eventData).AfterSave(eventData.Context!);
+        var writer = Writer(eventData);
+        writer.AfterSave(eventData.Context!);
+        writer.PruneSnapshots(eventData.Context!);
         return result;
     }
 
-    public override ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        Writer(eventData).AfterSave(eventData.Context!);
-        return ValueTask.FromResult(result);
+        var writer = Writer(eventData);
+        writer.AfterSave(eventData.Context!);
+        await writer.PruneSnapshotsAsync(eventData.Context!).ConfigureAwait(false);
+        return result;
     }
 
     public override void SaveChangesFailed(DbContextErrorEventData eventData)

@@ -38,6 +38,12 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
         _aggregates.Add(aggregate);
     }
 
+    /// <summary>
+    /// Gets the tracked aggregates whose next save writes a snapshot whatever the policy says: their stored snapshot was
+    /// stale, or <c>SnapshotAsync</c> asked for one.
+    /// </summary>
+    public HashSet<IEventSourcedAggregate> SnapshotRequests { get; } = new(ReferenceEqualityComparer.Instance);
+
     public IEventSourcedAggregate? FindTracked(StreamId streamId) => _identityMap.GetValueOrDefault(streamId);
 
     /// <summary>Gets or sets the save between SavingChanges and its outcome.</summary>
@@ -54,6 +60,7 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
         _staged.Clear();
         _aggregates.Clear();
         _identityMap.Clear();
+        SnapshotRequests.Clear();
         InProgress?.ReleaseGuard();
         InProgress = null;
     }

@@ -20,4 +20,25 @@ internal static partial class Log
     [LoggerMessage(EventId = 470002, EventName = "EventSourcing.AppendConflict", Level = LogLevel.Information,
         Message = "Append rejected with {ExceptionType}: {Reason}")]
     private static partial void AppendConflict(ILogger logger, string exceptionType, string reason);
+
+    public static void SnapshotTaken(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, StreamId streamId, long version)
+        => SnapshotTaken(logger.Logger, streamId, version);
+
+    public static void SnapshotIgnored(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, StreamId streamId, long version, string reason)
+        => SnapshotIgnored(logger.Logger, streamId, version, reason);
+
+    [LoggerMessage(EventId = 470010, EventName = "EventSourcing.SnapshotTaken", Level = LogLevel.Debug,
+        Message = "Took a snapshot of stream {StreamId} at version {Version}.")]
+    private static partial void SnapshotTaken(ILogger logger, StreamId streamId, long version);
+
+    [LoggerMessage(EventId = 470011, EventName = "EventSourcing.SnapshotIgnored", Level = LogLevel.Warning,
+        Message = "Ignored the snapshot of stream {StreamId} at version {Version}: {Reason} The aggregate was rebuilt from its events; its next save writes a new snapshot.")]
+    private static partial void SnapshotIgnored(ILogger logger, StreamId streamId, long version, string reason);
+
+    public static void SnapshotPruneFailed(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, StreamId streamId, Exception exception)
+        => SnapshotPruneFailed(logger.Logger, streamId, exception);
+
+    [LoggerMessage(EventId = 470012, EventName = "EventSourcing.SnapshotPruneFailed", Level = LogLevel.Warning,
+        Message = "Could not delete the superseded snapshots of stream {StreamId}; a later snapshot of the stream deletes them.")]
+    private static partial void SnapshotPruneFailed(ILogger logger, StreamId streamId, Exception exception);
 }

@@ -1,10 +1,19 @@
+using EventSourcing.EFCore.Snapshots;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace EventSourcing.EFCore.Internal;
 
 /// <summary>The rows one SaveChanges added for its staged batches, kept until the save's outcome is known.</summary>
-internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard, IReadOnlyList<Action> restores)
+internal sealed class SaveInProgress(
+    AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard, IReadOnlyList<Action> restores, IReadOnlyList<SnapshotCandidate> snapshots,
+    IReadOnlyList<SnapshotCandidate> pruneAfterSave)
 {
+    /// <summary>Gets the snapshots whose stream's older snapshots are deleted after the save succeeded.</summary>
+    public IReadOnlyList<SnapshotCandidate> PruneAfterSave { get; } = pruneAfterSave;
+
+    /// <summary>Gets the snapshots the save takes.</summary>
+    public IReadOnlyList<SnapshotCandidate> Snapshots { get; } = snapshots;
+
     /// <summary>Gets the actions that undo what the save changed on the user's entities (their mapped Version), run if it fails.</summary>
     public IReadOnlyList<Action> Restores { get; } = restores;
 

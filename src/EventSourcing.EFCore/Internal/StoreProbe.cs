@@ -27,6 +27,41 @@ internal static class StoreProbe
             ? []
             : ToLocations(await LocationsQuery(context, eventIds).ToListAsync(cancellationToken).ConfigureAwait(false));
 
+    /// <summary>Reads the versions of the snapshots stored for <paramref name="streams"/>.</summary>
+    public static Dictionary<StreamId, List<long>> ReadSnapshotVersions(DbContext context, IReadOnlyCollection<StreamId> streams)
+        => streams.Count == 0 ? [] : ToSnapshotVersions(streams, SnapshotVersionsQuery(context, streams).ToList());
+
+    /// <summary>Reads the versions of the snapshots stored for <paramref name="streams"/>.</summary>
+    public static async Task<Dictionary<StreamId, List<long>>> ReadSnapshotVersionsAsync(
+        DbContext context, IReadOnlyCollection<StreamId> streams, CancellationToken cancellationToken)
+        => streams.Count == 0
+            ? []
+            : ToSnapshotVersions(streams, await SnapshotVersionsQuery(context, streams).ToListAsync(cancellationToken).ConfigureAwait(false));
+
+    private static IQueryable<StreamVersion> SnapshotVersionsQuery(DbContext context, IReadOnlyCollection<StreamId> streams)
+    {
+        var types = streams.Select(s => s.Type).Distinct().ToArray();
+        var ids = streams.Select(s => s.Id).Distinct().ToArray();
+        return context.Set<StoredSnapshot>()
+            .AsNoTracking()
+            .Where(s => types.Contains(s.StreamType) && ids.Contains(s.StreamId))
+            .Select(s => new StreamVersion(s.StreamType, s.StreamId, s.Version));
+    }
+
+    private static Dictionary<StreamId, List<long>> ToSnapshotVersions(IReadOnlyCollection<StreamId> streams, List<StreamVersion> rows)
+    {
+        var versions = streams.ToDictionary(s => s, _ => new List<long>());
+        foreach (var row in rows)
+        {
+            if (versions.TryGetValue(new StreamId(row.Type, row.Id), out var list))
+            {
+                list.Add(row.Version);
+            }
+        }
+
+        return versions;
+    }
+
     private static IQueryable<StreamVersion> VersionsQuery(DbContext context, IReadOnlyCollection<StreamId> streams)
     {
         var types = streams.Select(s => s.Type).Distinct().ToArray();

@@ -9,6 +9,8 @@ public sealed class EventStoreBuilder
 
     internal string EventsTable { get; private set; } = "es_events";
 
+    internal string SnapshotsTable { get; private set; } = "es_snapshots";
+
     /// <summary>Puts the event store's tables in <paramref name="schema"/> instead of the model's default schema.</summary>
     /// <param name="schema">The database schema name.</param>
     /// <returns>The same builder, for chaining.</returns>
@@ -28,6 +30,17 @@ public sealed class EventStoreBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         EventsTable = name;
+        return this;
+    }
+
+    /// <summary>Names the snapshots table (default <c>es_snapshots</c>).</summary>
+    /// <param name="name">The table name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToSnapshotsTable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        SnapshotsTable = name;
         return this;
     }
 }
