@@ -165,7 +165,9 @@ public sealed class AggregateSet<TAggregate>
             snapshotIgnored = ignored;
         }
 
-        await foreach (var e in _events.ReadStreamAsync(streamId, (aggregate?.Version ?? 0) + 1, toVersion, cancellationToken).ConfigureAwait(false))
+        var from = (aggregate?.Version ?? 0) + 1;
+        var tail = toVersion < from ? AsyncEnumerable.Empty<RecordedEvent>() : _events.ReadStreamAsync(streamId, from, toVersion, cancellationToken);
+        await foreach (var e in tail.ConfigureAwait(false))
         {
             if (asOf is { } until && e.Timestamp > until)
             {

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace EventSourcing.EFCore;
 
 /// <summary>
-/// Event ids of the log messages EventSourcing.EFCore writes through EF Core's logging (<c>LogTo</c>,
-/// <c>UseLoggerFactory</c>), under the <c>Microsoft.EntityFrameworkCore.Update</c> category. Ids are stable: new ones
+/// Event ids of the log messages EventSourcing.EFCore writes through the logger factory EF Core uses (the application's
+/// <c>ILoggerFactory</c> with <c>AddDbContext</c>, or <c>UseLoggerFactory</c>; EF's <c>LogTo</c> does not see them), under the <c>Microsoft.EntityFrameworkCore.Update</c> category. Ids are stable: new ones
 /// are appended, none is renumbered. They start at 470000, outside EF Core's own ranges.
 /// </summary>
 public static class EventSourcingEventId

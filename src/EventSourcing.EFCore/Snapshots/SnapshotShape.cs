@@ -56,9 +56,9 @@ internal sealed class SnapshotShape
         var fields = new List<SnapshotField>();
         var idField = root.GetField("<Id>k__BackingField", declared)
             ?? throw new InvalidOperationException(Messages.SnapshotNotSupported(aggregateType));
-        fields.Add(new SnapshotField("$id", idField));
+        fields.Add(new SnapshotField("Id", idField));
 
-        var names = new HashSet<string>(StringComparer.Ordinal) { "$id" };
+        var names = new HashSet<string>(StringComparer.Ordinal) { "Id" };
         for (var t = aggregateType; t != root; t = t.BaseType!)
         {
             foreach (var field in t.GetFields(declared).OrderBy(f => f.MetadataToken))
