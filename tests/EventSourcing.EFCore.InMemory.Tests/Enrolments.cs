@@ -11,3 +11,5 @@ public sealed class ReadAllInMemoryTest : ReadAllTestBase<InMemoryEventStoreFixt
 public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;
 
 public sealed class SnapshotInMemoryTest : SnapshotTestBase<InMemoryEventStoreFixture>;
+
+public sealed class SnapshotPropertyInMemoryTest : SnapshotPropertyTestBase<InMemoryEventStoreFixture>;

@@ -11,3 +11,5 @@ public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>
 public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class SnapshotNpgsqlTest : SnapshotTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class SnapshotPropertyNpgsqlTest : SnapshotPropertyTestBase<NpgsqlEventStoreFixture>;
