@@ -71,7 +71,8 @@ namespace EventSourcing.EFCore.Reference.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
-                name: "es_events");
+                name: "es_events")
+                .Annotation("EventSourcing:StreamGuard", true);
 
             migrationBuilder.DropTable(
                 name: "order_summaries");
