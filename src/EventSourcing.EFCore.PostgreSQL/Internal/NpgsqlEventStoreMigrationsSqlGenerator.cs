@@ -54,13 +54,15 @@ internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGenera
     {
         base.Generate(operation, model, builder);
         var newName = operation.NewName ?? operation.Name;
-        var newSchema = operation.NewName is null && operation.NewSchema is null ? operation.Schema : operation.NewSchema;
-        if (model?.GetRelationalModel().FindTable(newName, newSchema) is { } table
+        var tables = model?.GetRelationalModel();
+        if ((tables?.FindTable(newName, operation.NewSchema) ?? tables?.FindTable(newName, operation.Schema)) is { } table
             && table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
         {
+            var newSchema = table.Schema;
+
             // The trigger moves with the table, but the function stays in the old schema and its body names the old
             // table: drop both and create them again under the new name.
-            DropGuard(newName, newSchema, builder, NpgsqlEventStoreSchema.GuardName(operation.Name), operation.Schema);
+            DropGuard(newName, newSchema, NpgsqlEventStoreSchema.GuardName(operation.Name), operation.Schema, builder);
             CreateGuard(newName, newSchema, builder);
         }
     }
@@ -143,14 +145,17 @@ internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGenera
             .EndCommand();
     }
 
-    private void DropGuard(string table, string? schema, MigrationCommandListBuilder builder, string? guard = null, string? functionSchema = null)
+    private void DropGuard(string table, string? schema, MigrationCommandListBuilder builder)
+        => DropGuard(table, schema, NpgsqlEventStoreSchema.GuardName(table), schema, builder);
+
+    /// <summary>Drops the trigger <paramref name="guard"/> of a table and its function in <paramref name="functionSchema"/>.</summary>
+    private void DropGuard(string table, string? schema, string guard, string? functionSchema, MigrationCommandListBuilder builder)
     {
         var helper = Dependencies.SqlGenerationHelper;
-        guard ??= NpgsqlEventStoreSchema.GuardName(table);
         builder
             .AppendLine($"DROP TRIGGER IF EXISTS {helper.DelimitIdentifier(guard)} ON {helper.DelimitIdentifier(table, schema)}{helper.StatementTerminator}")
             .EndCommand();
-        DropGuardFunction(guard, functionSchema ?? schema, builder);
+        DropGuardFunction(guard, functionSchema, builder);
     }
 
     private void DropGuardFunction(string guard, string? schema, MigrationCommandListBuilder builder)
