@@ -4,10 +4,17 @@ namespace EventSourcing.EFCore.Reference;
 
 /// <summary>
 /// An application's own DbContext after adopting the library: one ordinary entity, plus the event store through
-/// <c>IncludeEventStore()</c>. Its migrations (folder Migrations) were made by <c>dotnet ef migrations add</c>.
+/// <c>IncludeEventStore()</c>. Its migrations (folder Migrations) were made by <c>dotnet ef migrations add</c>:
+/// <c>InitialCreate</c> is the application before it adopted the library, <c>AddEventStore</c> is what adopting it adds.
 /// </summary>
 public sealed class ReferenceDbContext(DbContextOptions<ReferenceDbContext> options) : DbContext(options)
 {
+    /// <summary>
+    /// Gets or sets a value indicating whether the model is the application's before it adopted the library (no event
+    /// store). Set only by the design-time factory, for eng/migrations.sh to generate <c>InitialCreate</c>.
+    /// </summary>
+    internal static bool BeforeEventStore { get; set; }
+
     public DbSet<OrderSummary> OrderSummaries => Set<OrderSummary>();
 
     /// <summary>
@@ -21,7 +28,11 @@ public sealed class ReferenceDbContext(DbContextOptions<ReferenceDbContext> opti
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.IncludeEventStore();
+        if (!BeforeEventStore)
+        {
+            modelBuilder.IncludeEventStore();
+        }
+
         modelBuilder.Entity<OrderSummary>(b =>
         {
             b.ToTable("order_summaries");

@@ -13,10 +13,19 @@ public sealed class ReferenceDbContextFactory : IDesignTimeDbContextFactory<Refe
 {
     public const string ConnectionStringVariable = "EVENTSOURCING_MIGRATIONS_POSTGRES";
 
+    /// <summary>Set to 1 by eng/migrations.sh to generate the first migration: the application before the library.</summary>
+    public const string BeforeEventStoreVariable = "EVENTSOURCING_REFERENCE_BEFORE_EVENT_STORE";
+
     public ReferenceDbContext CreateDbContext(string[] args)
     {
         var connectionString = Environment.GetEnvironmentVariable(ConnectionStringVariable)
             ?? "Host=localhost;Database=eventsourcing_reference;Username=postgres";
+        if (Environment.GetEnvironmentVariable(BeforeEventStoreVariable) == "1")
+        {
+            ReferenceDbContext.BeforeEventStore = true;
+            return new ReferenceDbContext(new DbContextOptionsBuilder<ReferenceDbContext>().UseNpgsql(connectionString).Options);
+        }
+
         return new ReferenceDbContext(ReferenceDbContext.Configure(new DbContextOptionsBuilder<ReferenceDbContext>(), connectionString).Options);
     }
 }

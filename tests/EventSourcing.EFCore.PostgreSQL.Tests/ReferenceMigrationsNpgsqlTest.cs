@@ -34,6 +34,36 @@ public sealed class ReferenceMigrationsNpgsqlTest
     }
 
     [Test]
+    public async Task Adding_the_event_store_migration_to_an_existing_database_keeps_its_data_and_gives_the_full_schema()
+    {
+        await using var database = await ScratchDatabase.CreateAsync();
+        await using var fresh = await ScratchDatabase.CreateAsync();
+        await using var db = database.CreateReferenceContext();
+        var migrations = db.Database.GetMigrations().ToList();
+        var migrator = db.GetService<IMigrator>();
+        await migrator.MigrateAsync(migrations[0]); // the application before it adopted the library
+        var before = await database.DescribeSchemaAsync();
+        var orderId = Guid.NewGuid();
+        await database.ExecuteAsync(
+            $"INSERT INTO order_summaries (\"Id\", \"Customer\", \"Total\", \"UpdatedAt\") VALUES ('{orderId}', 'Ada', 12.50, now())");
+
+        await migrator.MigrateAsync();
+
+        foreach (var table in MigratedTestSchema.EventStoreTables(db.Model))
+        {
+            Assert.That(before, Has.No.Member($"table {table.Schema ?? "public"}.{table.Name}"), "the first migration is the application without the event store");
+        }
+
+        await using (var check = fresh.CreateReferenceContext())
+        {
+            await check.Database.MigrateAsync();
+        }
+
+        Assert.That(await database.DescribeSchemaAsync(), Is.EqualTo(await fresh.DescribeSchemaAsync()));
+        Assert.That(await db.OrderSummaries.Select(o => o.Id).ToListAsync(), Is.EqualTo(new[] { orderId }));
+    }
+
+    [Test]
     public async Task Migrated_schema_equals_the_schema_of_the_reference_contexts_create_script()
     {
         await using var migrated = await ScratchDatabase.CreateAsync();

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123190746_AddEventStore")]
+    [Migration("20261123191728_AddEventStore")]
     partial class AddEventStore
     {
         /// <inheritdoc />

@@ -35,20 +35,6 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 })
                 .Annotation("EventSourcing:StreamGuard", true);
 
-            migrationBuilder.CreateTable(
-                name: "order_summaries",
-                columns: table => new
-                {
-                    Id = table.Column<Guid>(type: "uuid", nullable: false),
-                    Customer = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    Total = table.Column<decimal>(type: "numeric(18,2)", precision: 18, scale: 2, nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_order_summaries", x => x.Id);
-                });
-
             migrationBuilder.CreateIndex(
                 name: "ix_es_events_tx_position",
                 table: "es_events",
@@ -73,9 +59,6 @@ namespace EventSourcing.EFCore.Reference.Migrations
             migrationBuilder.DropTable(
                 name: "es_events")
                 .Annotation("EventSourcing:StreamGuard", true);
-
-            migrationBuilder.DropTable(
-                name: "order_summaries");
         }
     }
 }
