@@ -25,6 +25,7 @@ public sealed class NpgsqlEventStoreFixture : EventStoreFixtureBase
         {
             DbAdapter = DbAdapter.Postgres,
             SchemasToInclude = ["public"],
+            TablesToIgnore = ["__EFMigrationsHistory"],
         });
     }
 

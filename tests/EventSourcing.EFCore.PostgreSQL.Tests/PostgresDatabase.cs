@@ -7,8 +7,9 @@ namespace EventSourcing.EFCore.PostgreSQL.Tests;
 
 /// <summary>
 /// One throwaway database per test run, created from <c>EVENTSOURCING_TEST_POSTGRES</c> (set by eng/test.sh, which
-/// starts a local cluster when it is not given) and dropped at the end. The schema comes from EnsureCreated, which
-/// goes through the same migrations SQL generator as <c>dotnet ef</c> (stream guard included).
+/// starts a local cluster when it is not given) and dropped at the end. Its event store tables come from applying the
+/// reference migrations (migrations/, as an adopting application gets them), the test-only tables from the test model
+/// (<see cref="MigratedTestSchema"/>): every PostgreSQL suite runs on a migrated event store.
 /// </summary>
 [SetUpFixture]
 public sealed class PostgresDatabase
@@ -35,8 +36,9 @@ public sealed class PostgresDatabase
         await using (var db = CreateContext(_connectionString))
         {
             await db.Database.EnsureDeletedAsync();
-            await db.Database.EnsureCreatedAsync();
         }
+
+        await MigratedTestSchema.CreateAsync(_connectionString);
     }
 
     [OneTimeTearDown]

@@ -26,6 +26,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Singleton<IEventStoreBackend, NpgsqlEventStoreBackend>());
         services.Replace(ServiceDescriptor.Singleton<IRelationalAnnotationProvider, NpgsqlEventStoreAnnotationProvider>());
         services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, NpgsqlEventStoreMigrationsSqlGenerator>());
+        services.Replace(ServiceDescriptor.Singleton<IMigrationsAnnotationProvider, NpgsqlEventStoreMigrationsAnnotationProvider>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
     }
 

@@ -12,6 +12,9 @@ namespace EventSourcing.EFCore.PostgreSQL.Internal;
 /// created with the table (migrations, idempotent scripts and EnsureCreated alike), that rejects an insert which
 /// does not continue its stream gaplessly (SQLSTATE ES409) or whose stream predecessor was committed by a later
 /// transaction (SQLSTATE 40001, retryable), so that per-stream order always agrees with read-all's (tx_id, position) order.
+/// The guard follows the table through renames and drops, and <see cref="NpgsqlStreamGuardOperation"/> (from the
+/// <c>CreateEventStreamGuard</c>/<c>DropEventStreamGuard</c> migration helpers) goes through the same SQL: this class
+/// is the only place that writes it.
 /// </summary>
 #pragma warning disable EF1001 // INpgsqlSingletonOptions is Npgsql's internal API, required by its generator's constructor.
 internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGeneratorDependencies dependencies, INpgsqlSingletonOptions npgsqlOptions)
@@ -50,13 +53,52 @@ internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGenera
     protected override void Generate(RenameTableOperation operation, IModel? model, MigrationCommandListBuilder builder)
     {
         base.Generate(operation, model, builder);
-        if (operation.NewName is { } newName && model?.GetRelationalModel().FindTable(newName, operation.NewSchema ?? operation.Schema) is { } table
+        var newName = operation.NewName ?? operation.Name;
+        var tables = model?.GetRelationalModel();
+        if ((tables?.FindTable(newName, operation.NewSchema) ?? tables?.FindTable(newName, operation.Schema)) is { } table
             && table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
         {
-            // The trigger follows the table, but its function body names the table: recreate both under the new name.
-            DropGuard(newName, operation.NewSchema ?? operation.Schema, builder, operation.Name);
-            CreateGuard(newName, operation.NewSchema ?? operation.Schema, builder);
+            var newSchema = table.Schema;
+
+            // The trigger moves with the table, but the function stays in the old schema and its body names the old
+            // table: drop both and create them again under the new name.
+            DropGuard(newName, newSchema, NpgsqlEventStoreSchema.GuardName(operation.Name), operation.Schema, builder);
+            CreateGuard(newName, newSchema, builder);
         }
+    }
+
+    protected override void Generate(DropTableOperation operation, IModel? model, MigrationCommandListBuilder builder, bool terminate = true)
+    {
+        base.Generate(operation, model, builder, terminate);
+        if (operation[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
+        {
+            if (!terminate)
+            {
+                builder.AppendLine(";").EndCommand();
+            }
+
+            // The trigger went with the table; its function did not.
+            DropGuardFunction(NpgsqlEventStoreSchema.GuardName(operation.Name), operation.Schema, builder);
+        }
+    }
+
+    protected override void Generate(MigrationOperation operation, IModel? model, MigrationCommandListBuilder builder)
+    {
+        if (operation is NpgsqlStreamGuardOperation guard)
+        {
+            if (guard.Drop)
+            {
+                DropGuard(guard.Table, guard.Schema, builder);
+            }
+            else
+            {
+                CreateGuard(guard.Table, guard.Schema, builder);
+            }
+
+            return;
+        }
+
+        base.Generate(operation, model, builder);
     }
 
     private void CreateGuard(string table, string? schema, MigrationCommandListBuilder builder)
@@ -103,13 +145,22 @@ internal sealed class NpgsqlEventStoreMigrationsSqlGenerator(MigrationsSqlGenera
             .EndCommand();
     }
 
-    private void DropGuard(string table, string? schema, MigrationCommandListBuilder builder, string? oldTable = null)
+    private void DropGuard(string table, string? schema, MigrationCommandListBuilder builder)
+        => DropGuard(table, schema, NpgsqlEventStoreSchema.GuardName(table), schema, builder);
+
+    /// <summary>Drops the trigger <paramref name="guard"/> of a table and its function in <paramref name="functionSchema"/>.</summary>
+    private void DropGuard(string table, string? schema, string guard, string? functionSchema, MigrationCommandListBuilder builder)
     {
         var helper = Dependencies.SqlGenerationHelper;
-        var guard = NpgsqlEventStoreSchema.GuardName(oldTable ?? table);
         builder
             .AppendLine($"DROP TRIGGER IF EXISTS {helper.DelimitIdentifier(guard)} ON {helper.DelimitIdentifier(table, schema)}{helper.StatementTerminator}")
             .EndCommand();
+        DropGuardFunction(guard, functionSchema, builder);
+    }
+
+    private void DropGuardFunction(string guard, string? schema, MigrationCommandListBuilder builder)
+    {
+        var helper = Dependencies.SqlGenerationHelper;
         builder
             .AppendLine($"DROP FUNCTION IF EXISTS {helper.DelimitIdentifier(guard, schema)}(){helper.StatementTerminator}")
             .EndCommand();

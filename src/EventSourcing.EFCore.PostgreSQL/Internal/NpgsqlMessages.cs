@@ -8,4 +8,8 @@ internal static class NpgsqlMessages
 
     public const string UsePostgreSqlWithoutEventSourcing =
         "UsePostgreSql() must be called inside UseEventSourcing(es => es.UsePostgreSql()).";
+
+    public static string StreamGuardNeedsNpgsql(string? activeProvider) =>
+        $"The event store's stream guard is a PostgreSQL trigger, but this migration is generated for '{activeProvider ?? "no provider"}'. "
+        + "Call CreateEventStreamGuard()/DropEventStreamGuard() only inside if (migrationBuilder.IsNpgsql()) { ... }.";
 }

@@ -1,0 +1,64 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace EventSourcing.EFCore.Reference.Migrations
+{
+    /// <inheritdoc />
+    public partial class AddEventStore : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "es_events",
+                columns: table => new
+                {
+                    global_position = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    stream_type = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    stream_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    sequence = table.Column<long>(type: "bigint", nullable: false),
+                    event_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_type = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    event_version = table.Column<int>(type: "integer", nullable: false),
+                    payload = table.Column<string>(type: "jsonb", nullable: false),
+                    metadata = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    tx_id = table.Column<ulong>(type: "xid8", nullable: false, defaultValueSql: "pg_current_xact_id()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_es_events", x => x.global_position);
+                })
+                .Annotation("EventSourcing:StreamGuard", true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_es_events_tx_position",
+                table: "es_events",
+                columns: new[] { "tx_id", "global_position" });
+
+            migrationBuilder.CreateIndex(
+                name: "ux_es_events_event_id",
+                table: "es_events",
+                column: "event_id",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ux_es_events_stream",
+                table: "es_events",
+                columns: new[] { "stream_type", "stream_id", "sequence" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "es_events")
+                .Annotation("EventSourcing:StreamGuard", true);
+        }
+    }
+}
