@@ -123,6 +123,53 @@ namespace EventSourcing.EFCore.Reference.Migrations
 
                     b.HasAnnotation("EventSourcing:StreamGuard", true);
                 });
+
+            modelBuilder.Entity("EventSourcing.EFCore.Storage.StoredSnapshot", b =>
+                {
+                    b.Property<string>("StreamType")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_type");
+
+                    b.Property<string>("StreamId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Fingerprint")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("fingerprint");
+
+                    b.Property<int>("SchemaVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("schema_version");
+
+                    b.Property<string>("SnapshotType")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("snapshot_type");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("state");
+
+                    b.HasKey("StreamType", "StreamId", "Version")
+                        .HasName("pk_es_snapshots");
+
+                    b.ToTable("es_snapshots", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }

@@ -35,6 +35,24 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 })
                 .Annotation("EventSourcing:StreamGuard", true);
 
+            migrationBuilder.CreateTable(
+                name: "es_snapshots",
+                columns: table => new
+                {
+                    stream_type = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    stream_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    version = table.Column<long>(type: "bigint", nullable: false),
+                    snapshot_type = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    schema_version = table.Column<int>(type: "integer", nullable: false),
+                    fingerprint = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    state = table.Column<string>(type: "jsonb", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_es_snapshots", x => new { x.stream_type, x.stream_id, x.version });
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_es_events_tx_position",
                 table: "es_events",
@@ -59,6 +77,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
             migrationBuilder.DropTable(
                 name: "es_events")
                 .Annotation("EventSourcing:StreamGuard", true);
+
+            migrationBuilder.DropTable(
+                name: "es_snapshots");
         }
     }
 }
