@@ -46,5 +46,9 @@ internal sealed class NpgsqlEventStoreConvention : IModelFinalizingConvention
         builder.HasIndex([transactionId.Metadata, position])!
             .HasDatabaseName(NpgsqlEventStoreSchema.ReadAllIndexName(table));
         builder.HasAnnotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, true);
+
+        // Projection checkpoints store the same (tx_id, position) pair as the events.
+        modelBuilder.Metadata.FindEntityType(typeof(ProjectionCheckpoint))?
+            .FindProperty(nameof(ProjectionCheckpoint.TransactionId))!.Builder.HasColumnType("xid8");
     }
 }

@@ -37,6 +37,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
 
             Stage(context, plan, guard);
+            ApplyInlineProjections(context);
         }
         catch
         {
@@ -71,6 +72,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
 
             Stage(context, plan, guard);
+            await ApplyInlineProjectionsAsync(context, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -193,6 +195,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
 
         session.InProgress = null;
         save.ReleaseGuard();
+        save.RestoreProjections?.Invoke();
         Detach(save.Entries);
         foreach (var restore in save.Restores)
         {
@@ -254,5 +257,33 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     {
         logger.AppendConflict(conflict);
         return conflict;
+    }
+
+    /// <summary>Runs the inline projections over the staged events; if one fails, the save is settled as failed.</summary>
+    private void ApplyInlineProjections(DbContext context)
+    {
+        try
+        {
+            InlineProjectionApplier.Apply(context, session.InProgress!);
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="ApplyInlineProjections"/>
+    private async Task ApplyInlineProjectionsAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await InlineProjectionApplier.ApplyAsync(context, session.InProgress!, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
     }
 }

@@ -19,4 +19,7 @@ internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry>
         _guard?.Dispose();
         _guard = null;
     }
+
+    /// <summary>Gets or sets the action that undoes the inline projections' changes to the change tracker, run if the save fails.</summary>
+    public Action? RestoreProjections { get; set; }
 }
