@@ -9,3 +9,7 @@ public sealed class ReadStreamInMemoryTest : ReadStreamTestBase<InMemoryEventSto
 public sealed class ReadAllInMemoryTest : ReadAllTestBase<InMemoryEventStoreFixture>;
 
 public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionInMemoryTest : ProjectionTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemoryEventStoreFixture>;

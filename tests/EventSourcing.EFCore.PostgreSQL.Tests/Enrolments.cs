@@ -9,3 +9,7 @@ public sealed class ReadStreamNpgsqlTest : ReadStreamTestBase<NpgsqlEventStoreFi
 public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionNpgsqlTest : ProjectionTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEventStoreFixture>;
