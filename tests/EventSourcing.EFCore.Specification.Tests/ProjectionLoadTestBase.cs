@@ -23,11 +23,14 @@ public abstract class ProjectionLoadTestBase<TFixture> : EventStoreTestBase<TFix
 
     private static bool Long => Environment.GetEnvironmentVariable("EVENTSOURCING_LONG_TESTS") == "1";
 
+    /// <summary>Gets how many events the writers commit: 10,000, or 100,000 with EVENTSOURCING_LONG_TESTS=1.</summary>
+    protected virtual int EventCount => Long ? 100_000 : 10_000;
+
     [Test]
     public virtual async Task Two_catch_up_projections_under_eight_writers_apply_every_committed_event_exactly_once_in_stream_order()
     {
         Assume.That(Fixture.SupportsConcurrentWriters, "the provider allows concurrent contexts");
-        var target = Long ? 100_000 : 10_000;
+        var target = EventCount;
         var transactions = Fixture.SupportsTransactions;
         var options = Fixture.CreateOptions(es => es.AddProjection(new LedgerProjection(Projections[0])).AddProjection(new LedgerProjection(Projections[1])));
         var writerOptions = Fixture.CreateOptions();

@@ -174,25 +174,6 @@ public abstract class ProjectionTestBase<TFixture> : EventStoreTestBase<TFixture
     }
 
     [Test]
-    public virtual async Task Inline_read_model_changes_roll_back_with_the_user_transaction()
-    {
-        Assume.That(Fixture.SupportsTransactions, "the provider has transactions");
-        var stream = NewStream();
-        await using (var db = CreateContext(InlineBalances))
-        {
-            await using var transaction = await db.Database.BeginTransactionAsync();
-            db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(10));
-            await db.SaveChangesAsync();
-            Assert.That(await db.Set<AccountBalance>().CountAsync(b => b.Stream == stream.ToString()), Is.EqualTo(1), "visible inside the transaction");
-            await transaction.RollbackAsync();
-        }
-
-        Assert.That(await ReadStreamAsync(stream), Is.Empty);
-        await using var check = CreateContext();
-        Assert.That(await check.Set<AccountBalance>().CountAsync(b => b.Stream == stream.ToString()), Is.Zero);
-    }
-
-    [Test]
     public virtual async Task A_synchronous_SaveChanges_with_an_asynchronous_inline_handler_throws_InvalidOperationException_and_writes_nothing()
     {
         var stream = NewStream();
