@@ -31,6 +31,43 @@ public sealed class ProjectionTransactionNpgsqlTest : EventStoreTestBase<NpgsqlE
     }
 
     [Test]
+    public async Task After_a_concurrency_failure_of_a_user_entity_the_retry_applies_each_event_to_the_inline_read_model_once([Values] bool async)
+    {
+        var stream = NewStream();
+        await using (var seed = CreateContext(es => es.AddInlineProjection(new BalanceProjection("inline-balances"))))
+        {
+            seed.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(10));
+            await seed.SaveChangesAsync();
+        }
+
+        await using var db = CreateContext(es => es.AddInlineProjection(new BalanceProjection("inline-balances")));
+        var tracked = (await db.Set<AccountBalance>().FindAsync("inline-balances", stream.ToString()))!;
+        var ghost = new Customer { Name = "Ghost", Email = Guid.NewGuid() + "@example.com" };
+        db.Customers.Remove(ghost); // not in the database: its DELETE affects no row
+        db.Events().Append(stream, ExpectedVersion.Exactly(1), new Deposited(5));
+
+        Assert.That(async () => await (async ? db.SaveChangesAsync() : Task.FromResult(db.SaveChanges())), Throws.InstanceOf<DbUpdateConcurrencyException>());
+        Assert.That(await ReadStreamAsync(stream), Has.Count.EqualTo(1), "nothing was written");
+
+        // EF raises concurrency failures from inside its command batch: the projection's changes are undone when the
+        // context saves next, before the handlers run again.
+        db.Entry(ghost).State = EntityState.Detached;
+        if (async)
+        {
+            await db.SaveChangesAsync();
+        }
+        else
+        {
+            db.SaveChanges();
+        }
+
+        Assert.That(tracked.Balance, Is.EqualTo(15m));
+        await using var check = CreateContext();
+        var row = await check.Set<AccountBalance>().SingleAsync(b => b.Stream == stream.ToString());
+        Assert.That((row.Balance, row.Version, row.Operations), Is.EqualTo((15m, 2L, 2)), "the retried event was applied once");
+    }
+
+    [Test]
     public async Task Catch_up_waits_for_a_lower_transaction_that_commits_late_and_then_applies_both_in_commit_order()
     {
         var late = NewStream();

@@ -10,6 +10,8 @@ namespace EventSourcing.EFCore.Internal;
 /// flags. <see cref="Restore"/> undoes the handlers' changes after a failed save, so that a retry applies each event once:
 /// entities they began tracking are detached, and scalar values and states of the others are put back. Event rows are
 /// left to <see cref="AppendWriter"/>. Changes made only through navigations (a collection's contents) are not recorded.
+/// The values the handlers left are recorded too (<see cref="RecordApplied"/>): a value changed again since (by the user,
+/// between a failed save and the next one, which is when an EF concurrency failure is settled) is not overwritten.
 /// </summary>
 internal sealed class ChangeTrackerSnapshot
 {
@@ -38,6 +40,15 @@ internal sealed class ChangeTrackerSnapshot
             }
         });
         return new ChangeTrackerSnapshot(context, entries);
+    }
+
+    /// <summary>Records the values the handlers left, once they all ran.</summary>
+    public void RecordApplied()
+    {
+        foreach (var entry in _entries)
+        {
+            entry.RecordApplied();
+        }
     }
 
     public void Restore() => WithoutDetectChanges(_context, () =>
@@ -71,6 +82,16 @@ internal sealed class ChangeTrackerSnapshot
 
     private sealed record EntrySnapshot(EntityEntry Entry, EntityState State, PropertyValues Values, bool[] Modified, bool[] Temporary)
     {
+        private PropertyValues? _applied;
+
+        public void RecordApplied()
+        {
+            if (Entry.State != EntityState.Detached)
+            {
+                _applied = Entry.CurrentValues.Clone();
+            }
+        }
+
         public static EntrySnapshot Take(EntityEntry entry)
         {
             var values = entry.CurrentValues.Clone();
@@ -104,6 +125,11 @@ internal sealed class ChangeTrackerSnapshot
 
                 var property = Entry.Property(properties[i]);
                 var value = Values[properties[i]];
+                if (_applied is not null && !Equals(property.CurrentValue, _applied[properties[i]]))
+                {
+                    continue; // changed again after the handlers ran: not theirs to undo
+                }
+
                 if (!property.IsTemporary && !Equals(property.CurrentValue, value))
                 {
                     property.CurrentValue = value;

@@ -20,7 +20,8 @@ internal static class InlineProjectionApplier
 {
     public static void Apply(DbContext context, SaveInProgress save)
     {
-        foreach (var (projection, envelope) in Prepare(context, save))
+        var (work, snapshot) = Prepare(context, save);
+        foreach (var (projection, envelope) in work)
         {
             Task task;
             try
@@ -52,11 +53,14 @@ internal static class InlineProjectionApplier
                 throw new TaskCanceledException(task);
             }
         }
+
+        snapshot?.RecordApplied();
     }
 
     public static async Task ApplyAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
     {
-        foreach (var (projection, envelope) in Prepare(context, save))
+        var (work, snapshot) = Prepare(context, save);
+        foreach (var (projection, envelope) in work)
         {
             try
             {
@@ -67,15 +71,17 @@ internal static class InlineProjectionApplier
                 throw new ProjectionFailedException(projection.Name, envelope, checkpoint: null, ex);
             }
         }
+
+        snapshot?.RecordApplied();
     }
 
-    private static List<(Projection Projection, RecordedEvent Envelope)> Prepare(DbContext context, SaveInProgress save)
+    private static (List<(Projection Projection, RecordedEvent Envelope)> Work, ChangeTrackerSnapshot? Snapshot) Prepare(DbContext context, SaveInProgress save)
     {
         var registrations = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!.Projections;
         var work = new List<(Projection, RecordedEvent)>();
         if (!registrations.Any(r => r.IsInline))
         {
-            return work;
+            return (work, null);
         }
 
         var plan = save.Plan;
@@ -109,11 +115,13 @@ internal static class InlineProjectionApplier
             }
         }
 
-        if (work.Count > 0)
+        if (work.Count == 0)
         {
-            save.RestoreProjections = ChangeTrackerSnapshot.Take(context).Restore;
+            return (work, null);
         }
 
-        return work;
+        var snapshot = ChangeTrackerSnapshot.Take(context);
+        save.RestoreProjections = snapshot.Restore;
+        return (work, snapshot);
     }
 }

@@ -42,7 +42,7 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
         var idle = options.MinPollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
-            Internal.ProjectionCatchUp.BatchResult batch;
+            ProjectionCatchUp.BatchResult batch;
             try
             {
                 var lease = await ContextLease.CreateAsync(services, stoppingToken).ConfigureAwait(false);
