@@ -41,4 +41,15 @@ public static class EventSourcingDbContextExtensions
         var events = context.Events(); // checks the configuration first
         return new(context, context.GetService<EventSourcing.EFCore.Internal.EventStoreSession>(), events);
     }
+
+    /// <summary>Gets the context's catch-up projections: catch one up now, rebuild it, read its lag.</summary>
+    /// <param name="context">A DbContext configured with <c>UseEventSourcing</c> and <c>IncludeEventStore</c>.</param>
+    /// <returns>The projection runner of this context instance.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="context"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The context is not configured for event sourcing; the message says what to call.</exception>
+    public static ProjectionRunner Projections(this DbContext context)
+    {
+        context.Events(); // checks the configuration first
+        return new(context, context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!);
+    }
 }

@@ -28,4 +28,19 @@ public static class EventSourcingEventId
 
     /// <summary>Deleting the snapshots a new snapshot superseded failed; the save itself succeeded (Warning).</summary>
     public static readonly EventId SnapshotPruneFailed = new(BaseId + 12, "EventSourcing.SnapshotPruneFailed");
+
+    /// <summary>A catch-up projection committed a batch of events and its new checkpoint (Debug).</summary>
+    public static readonly EventId ProjectionBatchApplied = new(BaseId + 20, "EventSourcing.ProjectionBatchApplied");
+
+    /// <summary>A catch-up projection failed in the hosted service; it is retried later (Error).</summary>
+    public static readonly EventId ProjectionFailed = new(BaseId + 21, "EventSourcing.ProjectionFailed");
+
+    /// <summary>Another runner of the same projection committed first; the batch was discarded and is read again (Information).</summary>
+    public static readonly EventId ProjectionRaceLost = new(BaseId + 22, "EventSourcing.ProjectionRaceLost");
+
+    /// <summary>A projection's read model and checkpoint were reset for a rebuild (Information).</summary>
+    public static readonly EventId ProjectionReset = new(BaseId + 23, "EventSourcing.ProjectionReset");
+
+    /// <summary>The projection hosted service started its projections (Information).</summary>
+    public static readonly EventId ProjectionHostStarted = new(BaseId + 24, "EventSourcing.ProjectionHostStarted");
 }

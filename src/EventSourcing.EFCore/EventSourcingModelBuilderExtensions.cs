@@ -74,6 +74,18 @@ public static class EventSourcingModelBuilderExtensions
             e.Property(x => x.State).HasColumnName("state").IsRequired();
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
         });
+
+        modelBuilder.Entity<ProjectionCheckpoint>(e =>
+        {
+            e.ToTable(options.CheckpointsTable, options.Schema);
+            e.HasKey(x => x.Projection).HasName("pk_" + options.CheckpointsTable);
+            e.Property(x => x.Projection).HasColumnName("projection").HasMaxLength(Projection.MaxNameLength).ValueGeneratedNever();
+
+            // Concurrency tokens: of two runners of one projection, only the first can move the checkpoint on.
+            e.Property(x => x.Position).HasColumnName("position").IsConcurrencyToken();
+            e.Property(x => x.TransactionId).HasColumnName("tx_id").IsConcurrencyToken();
+            e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+        });
         return modelBuilder;
     }
 }

@@ -143,6 +143,33 @@ public sealed class EventStore
         return _reader.GetStreamVersionAsync(streamId, cancellationToken);
     }
 
+    /// <summary>
+    /// Folds the events of <paramref name="streamId"/> into a state object on demand (a live projection): nothing is
+    /// stored, and the result reflects every committed event of the stream.
+    /// </summary>
+    /// <typeparam name="TState">The state type.</typeparam>
+    /// <param name="streamId">The stream to fold.</param>
+    /// <param name="seed">The state before the first event.</param>
+    /// <param name="fold">Returns the state after an event, given the state before it.</param>
+    /// <param name="cancellationToken">A token to cancel the read.</param>
+    /// <returns>The folded state; <paramref name="seed"/> when the stream has no events.</returns>
+    /// <exception cref="ArgumentException"><paramref name="streamId"/> is default.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="fold"/> is null.</exception>
+    /// <exception cref="UnknownEventTypeException">A stored event's type name is not registered.</exception>
+    public async Task<TState> AggregateStreamAsync<TState>(
+        StreamId streamId, TState seed, Func<TState, RecordedEvent, TState> fold, CancellationToken cancellationToken = default)
+    {
+        StreamId.ThrowIfDefault(streamId, nameof(streamId));
+        ArgumentNullException.ThrowIfNull(fold);
+        var state = seed;
+        await foreach (var e in _reader.ReadStreamAsync(streamId, 1, null, cancellationToken).ConfigureAwait(false))
+        {
+            state = fold(state, e);
+        }
+
+        return state;
+    }
+
     private PendingAppend Stage(StreamId streamId, ExpectedVersion expectedVersion, IEnumerable<object> events)
     {
         StreamId.ThrowIfDefault(streamId, nameof(streamId));

@@ -134,4 +134,37 @@ internal static class Messages
     public static string SnapshotOfOtherStream(StreamId streamId) => $"its state belongs to stream '{streamId}'.";
 
     public static string SnapshotUnreadable(string reason) => "its state could not be deserialized: " + reason;
+
+    public static string ProjectionCannotReset(string projection)
+        => $"Projection '{projection}' cannot be rebuilt: override ResetAsync (or call OnReset in the function form) to clear its read model.";
+
+    public static string ProjectionHandlerTwice(string projection, Type eventType)
+        => $"Projection '{projection}' already has a handler for '{eventType.Name}'; register one handler per event type.";
+
+    public static string ProjectionContextMismatch(string projection, Type expected, Type actual)
+        => $"Projection '{projection}' works on a {expected.Name}, but it is registered on a {actual.Name}; register it where {expected.Name} is configured.";
+
+    public static string ProjectionNameTaken(string projection)
+        => $"A projection named '{projection}' is already registered; projection names must be unique (they key the checkpoints).";
+
+    public static string ProjectionNotRegistered(string projection)
+        => $"No catch-up projection named '{projection}' is registered on this context. Call es.AddProjection<T>() in UseEventSourcing(es => ...).";
+
+    public static string ProjectionIsInline(string projection)
+        => $"Projection '{projection}' is registered inline: it runs inside SaveChanges and has no checkpoint. Register it with es.AddProjection<T>() to catch it up.";
+
+    public static string InlineProjectionNotSynchronous(string projection, string eventType)
+        => $"The handler of inline projection '{projection}' for '{eventType}' did not complete synchronously, so it cannot run in a synchronous "
+           + "SaveChanges. Call SaveChangesAsync, or register a synchronous handler (On<TEvent>((db, e, envelope) => ...)).";
+
+    public const string ProjectionContextHasChanges =
+        "Catching up or rebuilding a projection saves the context it runs on, which has unsaved changes or staged events. "
+        + "Save them first, or use a separate context for projections.";
+
+    public static string ProjectionFailed(string projection, RecordedEvent envelope, GlobalCheckpoint? checkpoint, Exception inner)
+        => $"Projection '{projection}' failed on event {envelope.StreamId}@{envelope.Version} (type '{envelope.EventType}', "
+           + (checkpoint is { } c
+               ? $"position {envelope.GlobalPosition}); its checkpoint stays at {c}. "
+               : "inline, position not yet assigned); nothing was written. ")
+           + $"{inner.GetType().Name}: {inner.Message}";
 }

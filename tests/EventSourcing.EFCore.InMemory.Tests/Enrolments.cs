@@ -13,3 +13,12 @@ public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStore
 public sealed class SnapshotInMemoryTest : SnapshotTestBase<InMemoryEventStoreFixture>;
 
 public sealed class SnapshotPropertyInMemoryTest : SnapshotPropertyTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionInMemoryTest : ProjectionTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemoryEventStoreFixture>
+{
+    // 10,000 events even with --long: the InMemory append guard reads stream versions by scanning the whole table under a
+    // process-wide lock, so writes slow down with the store's size (about 600 events/s at 10,000 already).
+    protected override int EventCount => 10_000;
+}

@@ -13,3 +13,7 @@ public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixt
 public sealed class SnapshotNpgsqlTest : SnapshotTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class SnapshotPropertyNpgsqlTest : SnapshotPropertyTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionNpgsqlTest : ProjectionTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEventStoreFixture>;

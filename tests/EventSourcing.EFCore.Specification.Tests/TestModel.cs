@@ -27,6 +27,22 @@ public sealed class TestDbContext(DbContextOptions<TestDbContext> options) : DbC
             b.Ignore(t => t.StreamId);
             b.Ignore(t => t.IsReadOnly);
         });
+        modelBuilder.Entity<AccountBalance>(b =>
+        {
+            b.ToTable("account_balances");
+            b.HasKey(a => new { a.Projection, a.Stream });
+        });
+        modelBuilder.Entity<LedgerRow>(b =>
+        {
+            b.ToTable("projection_ledger");
+            b.HasKey(r => r.Id);
+            b.HasIndex(r => new { r.Projection, r.Stream, r.Version }); // deliberately not unique: duplicates must be countable
+        });
+        modelBuilder.Entity<StreamProgress>(b =>
+        {
+            b.ToTable("projection_stream_progress");
+            b.HasKey(p => new { p.Projection, p.Stream });
+        });
     }
 }
 
@@ -54,3 +70,46 @@ public sealed record Blob(string Text);
 
 /// <summary>An event type that is deliberately not registered.</summary>
 public sealed record NotRegistered(int Value);
+
+/// <summary>A read model row: one stream's balance as one projection sees it.</summary>
+public sealed class AccountBalance
+{
+    public string Projection { get; set; } = "";
+
+    public string Stream { get; set; } = "";
+
+    public decimal Balance { get; set; }
+
+    /// <summary>The version of the last event applied.</summary>
+    public long Version { get; set; }
+
+    public int Operations { get; set; }
+}
+
+/// <summary>One applied event, as recorded by <see cref="LedgerProjection"/>: duplicates stay visible (no unique index).</summary>
+public sealed class LedgerRow
+{
+    public long Id { get; set; }
+
+    public string Projection { get; set; } = "";
+
+    public string Stream { get; set; } = "";
+
+    public long Version { get; set; }
+
+    public Guid EventId { get; set; }
+
+    public long GlobalPosition { get; set; }
+}
+
+/// <summary>The last version a projection applied per stream, and how often an event arrived out of stream order.</summary>
+public sealed class StreamProgress
+{
+    public string Projection { get; set; } = "";
+
+    public string Stream { get; set; } = "";
+
+    public long Version { get; set; }
+
+    public int OrderViolations { get; set; }
+}

@@ -48,5 +48,9 @@ internal sealed class NpgsqlEventStoreConvention : IModelFinalizingConvention
         builder.HasAnnotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, true);
 
         modelBuilder.Metadata.FindEntityType(typeof(StoredSnapshot))?.FindProperty(nameof(StoredSnapshot.State))!.Builder.HasColumnType("jsonb");
+
+        // Projection checkpoints store the same (tx_id, position) pair as the events.
+        modelBuilder.Metadata.FindEntityType(typeof(ProjectionCheckpoint))?
+            .FindProperty(nameof(ProjectionCheckpoint.TransactionId))!.Builder.HasColumnType("xid8");
     }
 }

@@ -150,6 +150,83 @@ public sealed class EventSourcingDbContextOptionsBuilder : IEventSourcingDbConte
             ? aggregateType
             : throw new InvalidOperationException(Messages.SnapshotNotSupported(aggregateType));
 
+    /// <summary>
+    /// Registers a catch-up projection: it applies committed events after the fact, from its checkpoint, through
+    /// <c>db.Projections().CatchUpAsync(name)</c> or the hosted service of <c>AddEventSourcingProjections</c>.
+    /// </summary>
+    /// <typeparam name="TProjection">A <see cref="Projection{TContext}"/> with a parameterless constructor.</typeparam>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddProjection<TProjection>()
+        where TProjection : Projection, new()
+        => AddProjection(new TProjection());
+
+    /// <summary>Registers a catch-up projection instance (see <see cref="AddProjection{TProjection}()"/>).</summary>
+    /// <param name="projection">The projection; one instance serves every context.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="projection"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddProjection(Projection projection)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        return WithOption(e => e.WithProjection(projection, inline: false));
+    }
+
+    /// <summary>Registers a catch-up projection defined by functions (see <see cref="AddProjection{TProjection}()"/>).</summary>
+    /// <typeparam name="TContext">The DbContext whose entities the handlers change.</typeparam>
+    /// <param name="name">The projection's stable name.</param>
+    /// <param name="configure">Registers the handlers, for example <c>p =&gt; p.On&lt;OrderPlaced&gt;((db, e, envelope) =&gt; …)</c>.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or too long.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="configure"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddProjection<TContext>(string name, Action<ProjectionBuilder<TContext>> configure)
+        where TContext : DbContext
+        => AddProjection(Build(name, configure));
+
+    /// <summary>
+    /// Registers an inline projection: its handlers run inside every SaveChanges that appends events, and their
+    /// read-model changes commit in the same transaction as the events.
+    /// </summary>
+    /// <typeparam name="TProjection">A <see cref="Projection{TContext}"/> with a parameterless constructor.</typeparam>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddInlineProjection<TProjection>()
+        where TProjection : Projection, new()
+        => AddInlineProjection(new TProjection());
+
+    /// <summary>Registers an inline projection instance (see <see cref="AddInlineProjection{TProjection}()"/>).</summary>
+    /// <param name="projection">The projection; one instance serves every context.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="projection"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddInlineProjection(Projection projection)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        return WithOption(e => e.WithProjection(projection, inline: true));
+    }
+
+    /// <summary>Registers an inline projection defined by functions (see <see cref="AddInlineProjection{TProjection}()"/>).</summary>
+    /// <typeparam name="TContext">The DbContext whose entities the handlers change.</typeparam>
+    /// <param name="name">The projection's stable name.</param>
+    /// <param name="configure">Registers the handlers, for example <c>p =&gt; p.On&lt;OrderPlaced&gt;((db, e, envelope) =&gt; …)</c>.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty, white space or too long.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="configure"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Another projection has the same name.</exception>
+    public EventSourcingDbContextOptionsBuilder AddInlineProjection<TContext>(string name, Action<ProjectionBuilder<TContext>> configure)
+        where TContext : DbContext
+        => AddInlineProjection(Build(name, configure));
+
+    private static Projection<TContext> Build<TContext>(string name, Action<ProjectionBuilder<TContext>> configure)
+        where TContext : DbContext
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = new ProjectionBuilder<TContext>(name);
+        configure(builder);
+        return builder.Projection;
+    }
+
     private EventSourcingDbContextOptionsBuilder WithOption(Func<EventSourcingOptionsExtension, EventSourcingOptionsExtension> setAction)
     {
         var extension = _optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>() ?? new EventSourcingOptionsExtension();

@@ -37,6 +37,8 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         TimeProvider = copyFrom.TimeProvider;
         DefaultSnapshotPolicy = copyFrom.DefaultSnapshotPolicy;
         SnapshotPolicies = copyFrom.SnapshotPolicies;
+
+        Projections = copyFrom.Projections;
     }
 
     public ImmutableArray<Assembly> EventAssemblies { get; private set; } = [];
@@ -122,6 +124,31 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         {
             throw new InvalidOperationException(Messages.RelationalProviderNeedsBackend);
         }
+    }
+
+    /// <summary>Gets the registered projections, catch-up and inline, in registration order.</summary>
+    public ImmutableArray<ProjectionRegistration> Projections { get; private set; } = [];
+
+    public EventSourcingOptionsExtension WithProjection(Projection projection, bool inline)
+    {
+        if (Projections.Any(p => string.Equals(p.Projection.Name, projection.Name, StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException(Messages.ProjectionNameTaken(projection.Name));
+        }
+
+        return new(this) { Projections = Projections.Add(new ProjectionRegistration(projection, inline)) };
+    }
+
+    /// <summary>Returns the catch-up projection named <paramref name="name"/>, or throws saying how to register it.</summary>
+    public Projection GetCatchUpProjection(string name)
+    {
+        var registration = Projections.FirstOrDefault(p => string.Equals(p.Projection.Name, name, StringComparison.Ordinal));
+        return registration switch
+        {
+            null => throw new InvalidOperationException(Messages.ProjectionNotRegistered(name)),
+            { IsInline: true } => throw new InvalidOperationException(Messages.ProjectionIsInline(name)),
+            _ => registration.Projection,
+        };
     }
 
     private sealed class ExtensionInfo(EventSourcingOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)

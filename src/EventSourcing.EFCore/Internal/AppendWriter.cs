@@ -49,6 +49,7 @@ internal sealed class AppendWriter(
                 ? ([], [])
                 : SnapshotWriter.Stage(context, snapshots, StoreProbe.ReadSnapshotVersions(context, Streams(snapshots)), _options, guard is not null);
             Stage(context, plan, guard, snapshots, staged);
+            ApplyInlineProjections(context);
         }
         catch
         {
@@ -92,6 +93,7 @@ internal sealed class AppendWriter(
                     _options,
                     guard is not null);
             Stage(context, plan, guard, snapshots, staged);
+            await ApplyInlineProjectionsAsync(context, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -269,6 +271,7 @@ internal sealed class AppendWriter(
 
         session.InProgress = null;
         save.ReleaseGuard();
+        save.RestoreProjections?.Invoke();
         Detach(save.Entries);
         foreach (var restore in save.Restores)
         {
@@ -340,5 +343,33 @@ internal sealed class AppendWriter(
     {
         logger.AppendConflict(conflict);
         return conflict;
+    }
+
+    /// <summary>Runs the inline projections over the staged events; if one fails, the save is settled as failed.</summary>
+    private void ApplyInlineProjections(DbContext context)
+    {
+        try
+        {
+            InlineProjectionApplier.Apply(context, session.InProgress!);
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="ApplyInlineProjections"/>
+    private async Task ApplyInlineProjectionsAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await InlineProjectionApplier.ApplyAsync(context, session.InProgress!, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Discard();
+            throw;
+        }
     }
 }

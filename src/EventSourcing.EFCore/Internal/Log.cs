@@ -41,4 +41,33 @@ internal static partial class Log
     [LoggerMessage(EventId = 470012, EventName = "EventSourcing.SnapshotPruneFailed", Level = LogLevel.Warning,
         Message = "Could not delete the superseded snapshots of stream {StreamId}; a later snapshot of the stream deletes them.")]
     private static partial void SnapshotPruneFailed(ILogger logger, StreamId streamId, Exception exception);
+
+    public static void ProjectionBatchApplied(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, string projection, int count, GlobalCheckpoint checkpoint)
+        => ProjectionBatchApplied(logger.Logger, projection, count, checkpoint);
+
+    public static void ProjectionRaceLost(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, string projection, GlobalCheckpoint checkpoint)
+        => ProjectionRaceLost(logger.Logger, projection, checkpoint);
+
+    public static void ProjectionReset(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, string projection)
+        => ProjectionReset(logger.Logger, projection);
+
+    [LoggerMessage(EventId = 470020, EventName = "EventSourcing.ProjectionBatchApplied", Level = LogLevel.Debug,
+        Message = "Projection {Projection} applied {Count} events; its checkpoint is now {Checkpoint}.")]
+    private static partial void ProjectionBatchApplied(ILogger logger, string projection, int count, GlobalCheckpoint checkpoint);
+
+    [LoggerMessage(EventId = 470021, EventName = "EventSourcing.ProjectionFailed", Level = LogLevel.Error,
+        Message = "Projection {Projection} failed and did not advance; retrying in {RetryInterval}.")]
+    public static partial void ProjectionFailed(ILogger logger, Exception exception, string projection, TimeSpan retryInterval);
+
+    [LoggerMessage(EventId = 470022, EventName = "EventSourcing.ProjectionRaceLost", Level = LogLevel.Information,
+        Message = "Another runner of projection {Projection} moved its checkpoint from {Checkpoint} first; the batch was discarded and is read again.")]
+    private static partial void ProjectionRaceLost(ILogger logger, string projection, GlobalCheckpoint checkpoint);
+
+    [LoggerMessage(EventId = 470023, EventName = "EventSourcing.ProjectionReset", Level = LogLevel.Information,
+        Message = "Projection {Projection} was reset for a rebuild: read model cleared, checkpoint at the start.")]
+    private static partial void ProjectionReset(ILogger logger, string projection);
+
+    [LoggerMessage(EventId = 470024, EventName = "EventSourcing.ProjectionHostStarted", Level = LogLevel.Information,
+        Message = "Running catch-up projections {Projections} of {Context}.")]
+    public static partial void ProjectionHostStarted(ILogger logger, string projections, string context);
 }

@@ -28,4 +28,7 @@ internal sealed class SaveInProgress(
         _guard?.Dispose();
         _guard = null;
     }
+
+    /// <summary>Gets or sets the action that undoes the inline projections' changes to the change tracker, run if the save fails.</summary>
+    public Action? RestoreProjections { get; set; }
 }

@@ -43,4 +43,17 @@ public sealed class EventStoreBuilder
         SnapshotsTable = name;
         return this;
     }
+
+    internal string CheckpointsTable { get; private set; } = "es_checkpoints";
+
+    /// <summary>Names the projection checkpoints table (default <c>es_checkpoints</c>).</summary>
+    /// <param name="name">The table name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToCheckpointsTable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        CheckpointsTable = name;
+        return this;
+    }
 }

@@ -1,0 +1,21 @@
+namespace EventSourcing.EFCore;
+
+/// <summary>How far a catch-up projection is behind the store, from <c>db.Projections().GetLagAsync(name)</c>.</summary>
+/// <param name="Projection">The projection's name.</param>
+/// <param name="Checkpoint">The projection's committed checkpoint (<see cref="GlobalCheckpoint.Start"/> before its first batch).</param>
+/// <param name="EventsBehind">The number of committed events after the checkpoint (0 when caught up).</param>
+/// <param name="TimeBehind">The age of the oldest committed event after the checkpoint (zero when caught up).</param>
+/// <param name="UpdatedAt">When the checkpoint was last written (UTC), or <see langword="null"/> when the projection never ran.</param>
+public readonly record struct ProjectionLag(
+    string Projection,
+    GlobalCheckpoint Checkpoint,
+    long EventsBehind,
+    TimeSpan TimeBehind,
+    DateTimeOffset? UpdatedAt)
+{
+    /// <summary>Gets <see cref="TimeBehind"/> in seconds.</summary>
+    public double SecondsBehind => TimeBehind.TotalSeconds;
+
+    /// <summary>Gets a value indicating whether the projection has applied every committed event.</summary>
+    public bool IsCaughtUp => EventsBehind == 0;
+}
