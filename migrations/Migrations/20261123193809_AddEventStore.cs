@@ -13,6 +13,20 @@ namespace EventSourcing.EFCore.Reference.Migrations
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.CreateTable(
+                name: "es_checkpoints",
+                columns: table => new
+                {
+                    projection = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    position = table.Column<long>(type: "bigint", nullable: false),
+                    tx_id = table.Column<ulong>(type: "xid8", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_es_checkpoints", x => x.projection);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "es_events",
                 columns: table => new
                 {
@@ -74,6 +88,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropTable(
+                name: "es_checkpoints");
+
             migrationBuilder.DropTable(
                 name: "es_events")
                 .Annotation("EventSourcing:StreamGuard", true);

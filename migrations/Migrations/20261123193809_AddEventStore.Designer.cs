@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123192939_AddEventStore")]
+    [Migration("20261123193809_AddEventStore")]
     partial class AddEventStore
     {
         /// <inheritdoc />
@@ -46,6 +46,33 @@ namespace EventSourcing.EFCore.Reference.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("order_summaries", (string)null);
+                });
+
+            modelBuilder.Entity("EventSourcing.EFCore.Storage.ProjectionCheckpoint", b =>
+                {
+                    b.Property<string>("Projection")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("projection");
+
+                    b.Property<long>("Position")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint")
+                        .HasColumnName("position");
+
+                    b.Property<ulong>("TransactionId")
+                        .IsConcurrencyToken()
+                        .HasColumnType("xid8")
+                        .HasColumnName("tx_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Projection")
+                        .HasName("pk_es_checkpoints");
+
+                    b.ToTable("es_checkpoints", (string)null);
                 });
 
             modelBuilder.Entity("EventSourcing.EFCore.Storage.StoredEvent", b =>
