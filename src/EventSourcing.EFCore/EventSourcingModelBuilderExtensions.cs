@@ -58,6 +58,7 @@ public static class EventSourcingModelBuilderExtensions
                 .HasDatabaseName("ux_" + options.EventsTable + "_event_id")
                 .HasAnnotation(EventStoreModel.EventIdIndexAnnotation, true);
         });
+        OutboxModel.Configure(modelBuilder, options);
         return modelBuilder;
     }
 }

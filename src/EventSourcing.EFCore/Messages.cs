@@ -115,4 +115,12 @@ internal static class Messages
 
     public static string AggregateStreamMismatch(Type type, StreamId read, StreamId result)
         => $"Replaying stream '{read}' produced a {type.Name} whose stream is '{result}'; its creation event must set Id to the id it was stored under.";
+
+    public static string OutboxNotConfigured(Type contextType)
+        => $"The DbContext '{contextType.Name}' has no outbox. Call UseEventSourcing(es => es.UseOutbox(o => o.PublishAll(\"destination\"))) "
+           + "(or Publish<TEvent>(...)) when configuring it.";
+
+    public const string OutboxContextBusy =
+        "The outbox dispatches, requeues and cleans up on a context without an open transaction, unsaved changes or staged events "
+        + "(its own work is committed separately). Use a fresh context, or SaveChanges / commit first.";
 }

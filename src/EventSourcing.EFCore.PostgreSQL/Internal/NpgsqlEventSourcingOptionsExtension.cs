@@ -27,6 +27,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Singleton<IRelationalAnnotationProvider, NpgsqlEventStoreAnnotationProvider>());
         services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, NpgsqlEventStoreMigrationsSqlGenerator>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
+        services.Replace(ServiceDescriptor.Singleton<IOutboxBackend, NpgsqlOutboxBackend>());
     }
 
     public void Validate(IDbContextOptions options)
