@@ -9,3 +9,5 @@ public sealed class ReadStreamInMemoryTest : ReadStreamTestBase<InMemoryEventSto
 public sealed class ReadAllInMemoryTest : ReadAllTestBase<InMemoryEventStoreFixture>;
 
 public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;
+
+public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;

@@ -9,3 +9,5 @@ public sealed class ReadStreamNpgsqlTest : ReadStreamTestBase<NpgsqlEventStoreFi
 public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
