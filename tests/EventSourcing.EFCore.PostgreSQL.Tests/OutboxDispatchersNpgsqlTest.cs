@@ -25,8 +25,8 @@ public sealed class OutboxDispatchersNpgsqlTest : EventStoreTestBase<NpgsqlEvent
     public async Task Three_dispatchers_publish_every_message_once_in_stream_order_despite_5_percent_random_failures()
     {
         var full = Environment.GetEnvironmentVariable(LongTestsVariable) == "1";
-        var messages = full ? 20_000 : 4_000;
-        const int streams = 200;
+        var messages = full ? 100_000 : 20_000;
+        var streams = full ? 1_000 : 200;
         const int dispatchers = 3;
         const int producers = 4;
         const int streamsPerSave = 25;

@@ -378,6 +378,49 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         }
     }
 
+    [Test]
+    public virtual async Task Published_failed_and_dead_lettered_messages_are_counted_by_the_outbox_meter()
+    {
+        var destination = "metered-" + Guid.NewGuid().ToString("N"); // tags this test's measurements
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll(destination).MaxAttempts(2).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+        await SeedOutboxAsync(NewStream(), policy, 1);
+        await SeedOutboxAsync(NewStream(), policy, 1);
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "EventSourcing.EFCore.Outbox")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "destination" && (string?)tag.Value == destination)
+                {
+                    counts.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
+                }
+            }
+        });
+        listener.Start();
+
+        var failFirstStream = (StreamId?)null;
+        var publisher = new RecordingPublisher
+        {
+            Fail = m =>
+            {
+                failFirstStream ??= m.StreamId;
+                return m.StreamId == failFirstStream ? new IOException("poison") : null;
+            },
+        };
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(1));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.published"), Is.EqualTo(1));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.failed"), Is.EqualTo(2));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.dead_lettered"), Is.EqualTo(1));
+    }
+
     /// <summary>Appends <paramref name="count"/> events to <paramref name="stream"/> with an outbox context; returns their ids.</summary>
     protected async Task<Guid[]> SeedOutboxAsync(StreamId stream, Action<OutboxOptionsBuilder>? outbox, int count, TimeProvider? clock = null)
     {

@@ -25,7 +25,7 @@ internal sealed class OutboxDispatcher<TContext, TPublisher>(IServiceScopeFactor
 
         var clock = TimeProvider.System;
         var nextCleanup = clock.GetUtcNow();
-        var nextStats = clock.GetUtcNow() + options.StatsInterval;
+        var nextStats = clock.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = clock.GetUtcNow();
@@ -86,6 +86,7 @@ internal sealed class OutboxDispatcher<TContext, TPublisher>(IServiceScopeFactor
                 {
                     var s = await outbox.GetStatsAsync(cancellationToken).ConfigureAwait(false);
                     Log.OutboxStats(logger, s.Pending, s.Retrying, s.OldestPendingAge, s.DeadLetters);
+                    OutboxMetrics.Report(typeof(TContext).Name, s);
                 }
             }
             finally

@@ -89,6 +89,13 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
 
     private async Task<OutboxOutcome> PublishOneAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
+        var outcome = await AttemptAsync(candidate, cancellationToken).ConfigureAwait(false);
+        OutboxMetrics.Record(outcome, candidate.Destination);
+        return outcome;
+    }
+
+    private async Task<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
+    {
         var attempt = candidate.Attempts + 1;
         var message = new OutboxMessage
         {
