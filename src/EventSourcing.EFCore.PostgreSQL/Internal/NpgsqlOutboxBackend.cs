@@ -112,7 +112,10 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            blockers[new StreamId(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            if (!reader.IsDBNull(2))
+            {
+                blockers[new StreamId(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            }
         }
 
         return blockers;
@@ -163,6 +166,8 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         private string Pending(string alias) => $"{alias}.{Q(_c.DispatchedAt)} IS NULL AND {alias}.{Q(_c.DeadLetteredAt)} IS NULL";
 
+        // OFFSET 0 keeps the NOT EXISTS a correlated subplan (an index lookup per candidate on the pending-stream index);
+        // as an anti join the planner may scan every pending row per candidate when the table's statistics are stale.
         public string Claim(bool ordered)
         {
             var waitingPredecessor = ordered
@@ -170,7 +175,8 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                      AND NOT EXISTS (SELECT 1 FROM {_outbox} p
                                       WHERE p.{Q(_c.StreamType)} = o.{Q(_c.StreamType)} AND p.{Q(_c.StreamId)} = o.{Q(_c.StreamId)}
                                         AND p.{Q(_c.StreamVersion)} < o.{Q(_c.StreamVersion)} AND {Pending("p")}
-                                        AND p.{Q(_c.NextAttemptAt)} > @now)
+                                        AND p.{Q(_c.NextAttemptAt)} > @now
+                                     OFFSET 0)
                   """
                 : "";
             return $"""
@@ -186,13 +192,13 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                 """;
         }
 
+        // One index lookup per stream (a scalar subquery), whatever the statistics say; null when nothing else is pending.
         public string Blockers => $"""
-            SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, min(o.{Q(_c.StreamVersion)})
-              FROM {_outbox} o
-             WHERE {Pending("o")}
-               AND (o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}) IN (SELECT s.t, s.i FROM unnest(@types, @ids) AS s(t, i))
-               AND NOT (o.{Q(_c.Id)} = ANY (@claimed))
-             GROUP BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}
+            SELECT s.t, s.i,
+                   (SELECT min(o.{Q(_c.StreamVersion)}) FROM {_outbox} o
+                     WHERE o.{Q(_c.StreamType)} = s.t AND o.{Q(_c.StreamId)} = s.i AND {Pending("o")}
+                       AND NOT (o.{Q(_c.Id)} = ANY (@claimed)))
+              FROM unnest(@types, @ids) AS s(t, i)
             """;
 
         public string Mark => $"""
