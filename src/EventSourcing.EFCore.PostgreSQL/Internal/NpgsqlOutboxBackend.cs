@@ -166,7 +166,8 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         private string Pending(string alias) => $"{alias}.{Q(_c.DispatchedAt)} IS NULL AND {alias}.{Q(_c.DeadLetteredAt)} IS NULL";
 
-        // OFFSET 0 keeps the NOT EXISTS a correlated subplan (an index lookup per candidate on the pending-stream index);
+        // The global position comes from a scalar subquery (one unique-index lookup per claimed row), and OFFSET 0 keeps
+        // the NOT EXISTS a correlated subplan (an index lookup per candidate on the pending-stream index);
         // as an anti join the planner may scan every pending row per candidate when the table's statistics are stale.
         public string Claim(bool ordered)
         {
@@ -181,9 +182,9 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                 : "";
             return $"""
                 SELECT o.{Q(_c.Id)}, o.{Q(_c.EventId)}, o.{Q(_c.Destination)}, o.{Q(_c.EventType)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)},
-                       o.{Q(_c.StreamVersion)}, o.{Q(_c.Payload)}::text, o.{Q(_c.Headers)}::text, o.{Q(_c.Attempts)}, e.{Q(_e.GlobalPosition)}
+                       o.{Q(_c.StreamVersion)}, o.{Q(_c.Payload)}::text, o.{Q(_c.Headers)}::text, o.{Q(_c.Attempts)},
+                       (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = o.{Q(_c.EventId)})
                   FROM {_outbox} o
-                  LEFT JOIN {_events} e ON e.{Q(_e.EventId)} = o.{Q(_c.EventId)}
                  WHERE {Pending("o")} AND o.{Q(_c.NextAttemptAt)} <= @now
                 {waitingPredecessor}
                  ORDER BY o.{Q(_c.Id)}
