@@ -52,4 +52,18 @@ public static class EventSourcingDbContextExtensions
         context.Events(); // checks the configuration first
         return new(context, context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!);
     }
+
+    /// <summary>Gets the context's transactional outbox: dispatch, requeue dead letters, stats, cleanup.</summary>
+    /// <param name="context">A DbContext configured with <c>UseEventSourcing(es => es.UseOutbox(…))</c> and <c>IncludeEventStore</c>.</param>
+    /// <returns>The outbox of this context instance.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="context"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Event sourcing or the outbox is not configured; the message says what to call.</exception>
+    public static Outbox Outbox(this DbContext context)
+    {
+        context.Events(); // checks the configuration first
+        var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
+        var settings = options.Outbox ?? throw new InvalidOperationException(Messages.OutboxNotConfigured(context.GetType()));
+        OutboxModel.Get(context.Model);
+        return new Outbox(context, settings, options.TimeProvider);
+    }
 }

@@ -43,4 +43,25 @@ public static class EventSourcingEventId
 
     /// <summary>The projection hosted service started its projections (Information).</summary>
     public static readonly EventId ProjectionHostStarted = new(BaseId + 24, "EventSourcing.ProjectionHostStarted");
+
+    /// <summary>Publishing an outbox message failed; it will be retried (Warning).</summary>
+    public static readonly EventId OutboxPublishFailed = new(BaseId + 30, "EventSourcing.OutboxPublishFailed");
+
+    /// <summary>An outbox message exhausted its attempts and became a dead letter (Error).</summary>
+    public static readonly EventId OutboxDeadLettered = new(BaseId + 31, "EventSourcing.OutboxDeadLettered");
+
+    /// <summary>An outbox batch was dispatched (Debug).</summary>
+    public static readonly EventId OutboxBatchDispatched = new(BaseId + 32, "EventSourcing.OutboxBatchDispatched");
+
+    /// <summary>The hosted outbox dispatcher's periodic stats: pending, oldest pending age, dead letters (Information).</summary>
+    public static readonly EventId OutboxStats = new(BaseId + 33, "EventSourcing.OutboxStats");
+
+    /// <summary>A round of the hosted outbox dispatcher failed; it retries after its polling interval (Error).</summary>
+    public static readonly EventId OutboxDispatcherFailed = new(BaseId + 34, "EventSourcing.OutboxDispatcherFailed");
+
+    /// <summary>Dead-lettered outbox messages were requeued (Information).</summary>
+    public static readonly EventId OutboxRequeued = new(BaseId + 35, "EventSourcing.OutboxRequeued");
+
+    /// <summary>Dispatched outbox messages older than the retention were deleted (Debug).</summary>
+    public static readonly EventId OutboxDispatchedDeleted = new(BaseId + 36, "EventSourcing.OutboxDispatchedDeleted");
 }

@@ -86,6 +86,8 @@ public static class EventSourcingModelBuilderExtensions
             e.Property(x => x.TransactionId).HasColumnName("tx_id").IsConcurrencyToken();
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         });
+
+        OutboxModel.Configure(modelBuilder, options);
         return modelBuilder;
     }
 }

@@ -167,4 +167,12 @@ internal static class Messages
                ? $"position {envelope.GlobalPosition}); its checkpoint stays at {c}. "
                : "inline, position not yet assigned); nothing was written. ")
            + $"{inner.GetType().Name}: {inner.Message}";
+
+    public static string OutboxNotConfigured(Type contextType)
+        => $"The DbContext '{contextType.Name}' has no outbox. Call UseEventSourcing(es => es.UseOutbox(o => o.PublishAll(\"destination\"))) "
+           + "(or Publish<TEvent>(...)) when configuring it.";
+
+    public const string OutboxContextBusy =
+        "The outbox dispatches, requeues and cleans up on a context without an open transaction, unsaved changes or staged events "
+        + "(its own work is committed separately). Use a fresh context, or SaveChanges / commit first.";
 }

@@ -22,3 +22,5 @@ public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemory
     // process-wide lock, so writes slow down with the store's size (about 600 events/s at 10,000 already).
     protected override int EventCount => 10_000;
 }
+
+public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;

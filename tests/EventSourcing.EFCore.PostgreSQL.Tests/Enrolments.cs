@@ -17,3 +17,5 @@ public sealed class SnapshotPropertyNpgsqlTest : SnapshotPropertyTestBase<Npgsql
 public sealed class ProjectionNpgsqlTest : ProjectionTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;

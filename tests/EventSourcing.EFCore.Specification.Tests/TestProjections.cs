@@ -93,10 +93,3 @@ public sealed class LedgerProjection : Projection<TestDbContext>
     }
 }
 
-/// <summary>A clock the tests move by hand.</summary>
-public sealed class ManualClock(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}

@@ -28,6 +28,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, NpgsqlEventStoreMigrationsSqlGenerator>());
         services.Replace(ServiceDescriptor.Singleton<IMigrationsAnnotationProvider, NpgsqlEventStoreMigrationsAnnotationProvider>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
+        services.Replace(ServiceDescriptor.Singleton<IOutboxBackend, NpgsqlOutboxBackend>());
     }
 
     public void Validate(IDbContextOptions options)

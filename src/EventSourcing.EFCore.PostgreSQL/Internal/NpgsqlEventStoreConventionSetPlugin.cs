@@ -13,6 +13,7 @@ internal sealed class NpgsqlEventStoreConventionSetPlugin : IConventionSetPlugin
     public ConventionSet ModifyConventions(ConventionSet conventionSet)
     {
         conventionSet.ModelFinalizingConventions.Add(new NpgsqlEventStoreConvention());
+        conventionSet.ModelFinalizingConventions.Add(new NpgsqlOutboxConvention());
         return conventionSet;
     }
 }

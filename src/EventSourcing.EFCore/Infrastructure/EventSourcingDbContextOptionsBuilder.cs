@@ -233,4 +233,21 @@ public sealed class EventSourcingDbContextOptionsBuilder : IEventSourcingDbConte
         ((IDbContextOptionsBuilderInfrastructure)_optionsBuilder).AddOrUpdateExtension(setAction(extension));
         return this;
     }
+
+    /// <summary>
+    /// Turns on the transactional outbox: events chosen by <paramref name="configure"/> also produce an outbox message,
+    /// written in the same SaveChanges (and transaction) as the event, and handed to an <see cref="IOutboxPublisher"/>
+    /// after commit by <c>db.Outbox().DispatchPendingAsync</c> or <c>services.AddEventSourcingOutbox</c>.
+    /// </summary>
+    /// <param name="configure">Adds routes (<c>Publish&lt;TEvent&gt;</c>, <c>Publish(predicate, …)</c>, <c>PublishAll</c>) and sets the dispatch policy.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="configure"/> is null.</exception>
+    public EventSourcingDbContextOptionsBuilder UseOutbox(Action<OutboxOptionsBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var current = _optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>()?.Outbox ?? new Internal.OutboxSettings();
+        var outbox = new OutboxOptionsBuilder(current);
+        configure(outbox);
+        return WithOption(e => e.WithOutbox(outbox.Settings));
+    }
 }

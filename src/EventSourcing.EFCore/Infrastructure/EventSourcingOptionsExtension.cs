@@ -39,6 +39,8 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         SnapshotPolicies = copyFrom.SnapshotPolicies;
 
         Projections = copyFrom.Projections;
+
+        Outbox = copyFrom.Outbox;
     }
 
     public ImmutableArray<Assembly> EventAssemblies { get; private set; } = [];
@@ -108,6 +110,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped<EventReader>();
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
+        services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
     }
 
     public void Validate(IDbContextOptions options)
@@ -169,6 +172,15 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
             debugInfo["EventSourcing:EventTypes"] = Extension.EventMappings.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 + "+" + Extension.EventAssemblies.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
             debugInfo["EventSourcing:MaxEventSize"] = Extension.MaxEventSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            debugInfo["EventSourcing:OutboxRoutes"] = (Extension.Outbox?.Routes.Length ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
+
+    /// <summary>
+    /// Gets the outbox configuration, or null when <c>UseOutbox</c> was not called. Like the other options it is read per
+    /// context from <c>IDbContextOptions</c> and registers no service, so it is not part of the service provider hash.
+    /// </summary>
+    public OutboxSettings? Outbox { get; private set; }
+
+    public EventSourcingOptionsExtension WithOutbox(OutboxSettings outbox) => new(this) { Outbox = outbox };
 }

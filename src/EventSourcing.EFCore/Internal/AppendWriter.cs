@@ -259,6 +259,7 @@ internal sealed class AppendWriter(
         }
 
         session.InProgress = new SaveInProgress(plan, entries, guard, restores, snapshots, staged.PruneAfterSave);
+        OutboxStaging.Stage(context, plan, entries); // outbox rows join the save's entries: removed with the events on failure
     }
 
     /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>

@@ -56,4 +56,17 @@ public sealed class EventStoreBuilder
         CheckpointsTable = name;
         return this;
     }
+
+    internal string OutboxTable { get; private set; } = "es_outbox";
+
+    /// <summary>Names the outbox table (default <c>es_outbox</c>).</summary>
+    /// <param name="name">The table name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToOutboxTable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        OutboxTable = name;
+        return this;
+    }
 }

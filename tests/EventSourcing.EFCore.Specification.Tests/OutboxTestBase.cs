@@ -1,0 +1,432 @@
+using EventSourcing.EFCore.Infrastructure;
+using EventSourcing.EFCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventSourcing.EFCore.Specification.Tests;
+
+/// <summary>
+/// The transactional outbox: rows written in the event's SaveChanges (and only if it commits), routed by type, predicate
+/// or all with destinations and headers, dispatched after commit with retries, backoff, dead letters and requeue, in
+/// per-stream order by default, cleaned up after the retention, and run by the hosted dispatcher. User transactions and
+/// concurrent dispatchers are covered by PostgreSQL-only tests (EF InMemory has no transactions).
+/// </summary>
+public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
+    where TFixture : EventStoreFixtureBase, new()
+{
+    protected TestDbContext CreateOutboxContext(Action<OutboxOptionsBuilder>? outbox = null, TimeProvider? clock = null)
+        => CreateContext(es =>
+        {
+            es.UseOutbox(outbox ?? (o => o.PublishAll("events")));
+            if (clock is not null)
+            {
+                es.UseTimeProvider(clock);
+            }
+        });
+
+    protected async Task<int> DispatchAsync(IOutboxPublisher publisher, Action<OutboxOptionsBuilder>? outbox = null, TimeProvider? clock = null)
+    {
+        await using var db = CreateOutboxContext(outbox, clock);
+        return await db.Outbox().DispatchPendingAsync(publisher);
+    }
+
+    protected async Task<OutboxStats> StatsAsync(TimeProvider? clock = null)
+    {
+        await using var db = CreateOutboxContext(clock: clock);
+        return await db.Outbox().GetStatsAsync();
+    }
+
+    protected async Task<List<StoredOutboxMessage>> RowsAsync()
+    {
+        await using var db = CreateContext();
+        return await db.Set<StoredOutboxMessage>().AsNoTracking().OrderBy(o => o.Id).ToListAsync();
+    }
+
+    [Test]
+    public virtual async Task A_routed_event_gets_an_outbox_row_in_its_SaveChanges_and_is_published_once_with_its_headers([Values] bool async)
+    {
+        var stream = NewStream();
+        var eventId = Guid.CreateVersion7();
+        var metadata = new Dictionary<string, string> { ["correlation-id"] = "corr-1", ["causation-id"] = "cause-1" };
+        await using (var db = CreateOutboxContext())
+        {
+            db.Customers.Add(new Customer { Name = "Ada", Email = Guid.NewGuid() + "@example.com" });
+            db.Events().Append(stream, ExpectedVersion.NoStream, new EventData(new Deposited(10)) { EventId = eventId, Metadata = metadata });
+            await SaveAsync(db, async);
+        }
+
+        var rows = await RowsAsync();
+        Assert.That(rows, Has.Count.EqualTo(1));
+        Assert.That(rows[0].EventId, Is.EqualTo(eventId));
+        Assert.That(rows[0].DispatchedAt, Is.Null);
+        Assert.That((await StatsAsync()).Pending, Is.EqualTo(1));
+
+        var publisher = new RecordingPublisher();
+        Assert.That(await DispatchAsync(publisher), Is.EqualTo(1));
+        Assert.That(await DispatchAsync(publisher), Is.Zero, "a dispatched message is not published again");
+
+        var message = publisher.Published.Single();
+        var stored = (await ReadStreamAsync(stream)).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(message.MessageId, Is.EqualTo(eventId));
+            Assert.That(message.Destination, Is.EqualTo("events"));
+            Assert.That(message.EventType, Is.EqualTo("test.deposited"));
+            Assert.That(message.Payload, Does.Contain("\"amount\"").And.Contain("10"));
+            Assert.That(message.Attempt, Is.EqualTo(1));
+            Assert.That(message.StreamId, Is.EqualTo(stream));
+            Assert.That(message.Headers[OutboxHeaders.StreamType], Is.EqualTo(stream.Type));
+            Assert.That(message.Headers[OutboxHeaders.StreamId], Is.EqualTo(stream.Id));
+            Assert.That(message.Headers[OutboxHeaders.Version], Is.EqualTo("1"));
+            Assert.That(message.Headers[OutboxHeaders.GlobalPosition], Is.EqualTo(stored.GlobalPosition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.That(message.Headers[OutboxHeaders.EventType], Is.EqualTo("test.deposited"));
+            Assert.That(message.Headers[OutboxHeaders.EventId], Is.EqualTo(eventId.ToString()));
+            Assert.That(message.Headers["correlation-id"], Is.EqualTo("corr-1"));
+            Assert.That(message.Headers["causation-id"], Is.EqualTo("cause-1"));
+        });
+
+        var stats = await StatsAsync();
+        Assert.That(stats, Is.EqualTo(new OutboxStats(0, 0, null, 0)));
+        Assert.That((await RowsAsync()).Single().DispatchedAt, Is.Not.Null);
+    }
+
+    [Test]
+    public virtual async Task Routes_select_by_event_type_by_predicate_or_all_each_with_its_destination_and_headers()
+    {
+        var stream = NewStream();
+        Action<OutboxOptionsBuilder> routes = o => o
+            .Publish<Deposited>("deposits", (e, h) => h["amount"] = ((Deposited)e.Data).Amount.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Publish(e => e.EventType == "test.withdrawn", "withdrawals")
+            .PublishAll("audit")
+            .PublishAll("audit", (_, h) => h["ignored"] = "second route of the same destination");
+        await using (var db = CreateOutboxContext(routes))
+        {
+            db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(5), new Withdrawn(2, "fee"), new Renamed("x"));
+            await db.SaveChangesAsync();
+        }
+
+        var publisher = new RecordingPublisher();
+        Assert.That(await DispatchAsync(publisher, routes), Is.EqualTo(5));
+        var byDestination = publisher.Published.GroupBy(m => m.Destination).ToDictionary(g => g.Key, g => g.Select(m => m.EventType).ToList());
+        Assert.That(byDestination["deposits"], Is.EqualTo(new[] { "test.deposited" }));
+        Assert.That(byDestination["withdrawals"], Is.EqualTo(new[] { "test.withdrawn" }));
+        Assert.That(byDestination["audit"], Is.EqualTo(new[] { "test.deposited", "test.withdrawn", "test.renamed" }));
+        Assert.That(publisher.Published.Single(m => m.Destination == "deposits").Headers["amount"], Is.EqualTo("5"));
+        Assert.That(publisher.Published.Where(m => m.Destination == "audit").Select(m => m.Headers.ContainsKey("ignored")), Is.All.False);
+        Assert.That(publisher.Published.Where(m => m.Destination == "audit").Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "1", "2", "3" }));
+    }
+
+    [Test]
+    public virtual async Task Events_of_aggregates_are_routed_like_appended_events([Values] bool async)
+    {
+        var id = Guid.NewGuid();
+        await using (var db = CreateOutboxContext(o => o.Publish<Deposited>("deposits")))
+        {
+            var account = BankAccount.Open(id, "Ada");
+            account.Deposit(3);
+            db.Aggregates<BankAccount>().Add(account);
+            await SaveAsync(db, async);
+        }
+
+        var publisher = new RecordingPublisher();
+        Assert.That(await DispatchAsync(publisher), Is.EqualTo(1));
+        Assert.That(publisher.Published.Single().StreamId, Is.EqualTo(StreamId.For<BankAccount>(id)));
+        Assert.That(publisher.Published.Single().Headers[OutboxHeaders.Version], Is.EqualTo("2"));
+    }
+
+    [Test]
+    public virtual async Task A_save_rejected_by_a_conflict_writes_no_outbox_row([Values] bool async)
+    {
+        var stream = NewStream();
+        await SeedAsync(stream, 1);
+        await using (var db = CreateOutboxContext())
+        {
+            db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(2));
+            Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async));
+        }
+
+        Assert.That(await RowsAsync(), Is.Empty);
+        Assert.That(await DispatchAsync(new RecordingPublisher()), Is.Zero);
+    }
+
+    [Test]
+    public virtual async Task A_failed_save_keeps_nothing_and_its_retry_writes_each_event_and_message_once([Values] bool async)
+    {
+        var stream = NewStream();
+        var calls = 0;
+        Action<OutboxOptionsBuilder> flaky = o => o.Publish(
+            _ => Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("route failed once") : true,
+            "events");
+        await using (var db = CreateOutboxContext(flaky))
+        {
+            db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(1), new Deposited(2));
+            Assert.ThrowsAsync<InvalidOperationException>(() => SaveAsync(db, async));
+            Assert.That(await ReadStreamAsync(stream), Is.Empty);
+            Assert.That(await RowsAsync(), Is.Empty);
+
+            await SaveAsync(db, async); // the batch stayed staged, like EF's own tracked changes
+        }
+
+        Assert.That((await ReadStreamAsync(stream)).Select(e => e.Version), Is.EqualTo(new long[] { 1, 2 }));
+        var rows = await RowsAsync();
+        Assert.That(rows.Select(r => r.StreamVersion), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That(rows.Select(r => r.EventId).Distinct().Count(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public virtual async Task A_failing_message_is_retried_then_dead_lettered_with_its_last_error_and_RequeueAsync_puts_it_back()
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").MaxAttempts(3).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+        var stream = NewStream();
+        var ids = await SeedOutboxAsync(stream, policy, 1);
+        var attempts = new List<int>();
+        var failing = new RecordingPublisher { Fail = m => { attempts.Add(m.Attempt); return new TimeoutException("broker down, attempt " + m.Attempt); } };
+
+        Assert.That(await DispatchAsync(failing, policy), Is.Zero);
+        Assert.That(attempts, Is.EqualTo(new[] { 1, 2, 3 }), "retried due at once (zero backoff), up to MaxAttempts");
+        var row = (await RowsAsync()).Single();
+        Assert.That(row.DeadLetteredAt, Is.Not.Null);
+        Assert.That(row.Attempts, Is.EqualTo(3));
+        Assert.That(row.LastError, Does.Contain("TimeoutException").And.Contain("attempt 3"));
+        Assert.That(await StatsAsync(), Is.EqualTo(new OutboxStats(0, 0, null, 1)));
+
+        Assert.That(await DispatchAsync(failing, policy), Is.Zero);
+        Assert.That(attempts, Has.Count.EqualTo(3), "a dead letter is not dispatched");
+
+        await using (var db = CreateOutboxContext(policy))
+        {
+            Assert.That(await db.Outbox().RequeueAsync(Guid.NewGuid()), Is.Zero, "not a dead letter");
+            Assert.That(await db.Outbox().RequeueAsync(ids[0]), Is.EqualTo(1));
+        }
+
+        var stats = await StatsAsync();
+        Assert.That((stats.Pending, stats.DeadLetters), Is.EqualTo((1L, 0L)));
+        var healthy = new RecordingPublisher();
+        Assert.That(await DispatchAsync(healthy, policy), Is.EqualTo(1));
+        Assert.That(healthy.Published.Single().MessageId, Is.EqualTo(ids[0]));
+        Assert.That(healthy.Published.Single().Attempt, Is.EqualTo(1), "a requeued message starts a fresh set of attempts");
+    }
+
+    [Test]
+    public virtual async Task A_failed_message_waits_for_its_backoff_and_holds_back_the_rest_of_its_stream_only()
+    {
+        var clock = new ManualClock();
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").RetryBackoff(TimeSpan.FromMinutes(10), TimeSpan.FromHours(1));
+        var slow = NewStream();
+        var other = NewStream();
+        await SeedOutboxAsync(slow, policy, 2, clock);
+        await SeedOutboxAsync(other, policy, 1, clock);
+        var failOnce = 0;
+        var publisher = new RecordingPublisher
+        {
+            Fail = m => m.StreamId == slow && m.Headers[OutboxHeaders.Version] == "1" && Interlocked.Increment(ref failOnce) == 1 ? new IOException("nack") : null,
+        };
+
+        Assert.That(await DispatchAsync(publisher, policy, clock), Is.EqualTo(1));
+        Assert.That(publisher.Published.Select(m => m.StreamId), Is.EqualTo(new[] { other }), "the slow stream's version 2 waits for version 1");
+        var retrying = (await RowsAsync()).Single(r => r.StreamId == slow.Id && r.StreamVersion == 1);
+        Assert.That(retrying.Attempts, Is.EqualTo(1));
+        Assert.That(retrying.NextAttemptAt - clock.GetUtcNow(), Is.InRange(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10)), "backoff with jitter");
+        var stats = await StatsAsync(clock);
+        Assert.That((stats.Pending, stats.Retrying), Is.EqualTo((2L, 1L)));
+
+        clock.Advance(TimeSpan.FromMinutes(4));
+        Assert.That(await DispatchAsync(publisher, policy, clock), Is.Zero, "not due yet");
+        Assert.That((await StatsAsync(clock)).OldestPendingAge, Is.EqualTo(TimeSpan.FromMinutes(4)));
+
+        clock.Advance(TimeSpan.FromMinutes(7));
+        Assert.That(await DispatchAsync(publisher, policy, clock), Is.EqualTo(2));
+        Assert.That(publisher.Published.Where(m => m.StreamId == slow).Select(m => (m.Headers[OutboxHeaders.Version], m.Attempt)),
+            Is.EqualTo(new[] { ("1", 2), ("2", 1) }));
+    }
+
+    [Test]
+    public virtual async Task A_dead_letter_does_not_hold_back_its_stream()
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").MaxAttempts(1);
+        var stream = NewStream();
+        await SeedOutboxAsync(stream, policy, 3);
+        var publisher = new RecordingPublisher { Fail = m => m.Headers[OutboxHeaders.Version] == "1" ? new IOException("poison") : null };
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(2));
+        Assert.That(publisher.Published.Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "2", "3" }));
+        Assert.That((await StatsAsync()).DeadLetters, Is.EqualTo(1));
+    }
+
+    [Test]
+    public virtual async Task Unordered_dispatch_does_not_hold_back_a_stream_behind_a_retrying_message()
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").DispatchUnordered(4).RetryBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+        var stream = NewStream();
+        await SeedOutboxAsync(stream, policy, 3);
+        var publisher = new RecordingPublisher { Fail = m => m.Headers[OutboxHeaders.Version] == "1" ? new IOException("nack") : null };
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(2));
+        Assert.That(publisher.Published.Select(m => m.Headers[OutboxHeaders.Version]).Order(), Is.EqualTo(new[] { "2", "3" }));
+    }
+
+    [Test]
+    public virtual async Task Messages_of_a_stream_are_published_in_version_order_across_batches()
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").BatchSize(3);
+        var a = NewStream();
+        var b = NewStream();
+        for (var i = 0; i < 4; i++)
+        {
+            await SeedOutboxAsync(a, policy, 2);
+            await SeedOutboxAsync(b, policy, 1);
+        }
+
+        var publisher = new RecordingPublisher();
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(12));
+        Assert.That(publisher.Published.Where(m => m.StreamId == a).Select(m => long.Parse(m.Headers[OutboxHeaders.Version], System.Globalization.CultureInfo.InvariantCulture)),
+            Is.EqualTo(Enumerable.Range(1, 8).Select(v => (long)v)));
+        Assert.That(publisher.Published.Where(m => m.StreamId == b).Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "1", "2", "3", "4" }));
+    }
+
+    [Test]
+    public virtual async Task Cancelling_dispatch_keeps_what_was_published_marked()
+    {
+        var stream = NewStream();
+        await SeedOutboxAsync(stream, null, 3);
+        using var cts = new CancellationTokenSource();
+        var publisher = new RecordingPublisher { AfterRecord = _ => cts.Cancel() };
+        await using (var db = CreateOutboxContext())
+        {
+            Assert.That(() => db.Outbox().DispatchPendingAsync(publisher, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+        }
+
+        Assert.That(publisher.Published, Has.Count.EqualTo(1));
+        var rest = new RecordingPublisher();
+        Assert.That(await DispatchAsync(rest), Is.EqualTo(2));
+        Assert.That(rest.Published.Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "2", "3" }), "version 1 is not published again");
+    }
+
+    [Test]
+    public virtual async Task DeleteDispatchedAsync_deletes_only_messages_dispatched_before_the_retention()
+    {
+        var clock = new ManualClock();
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").RetainDispatchedFor(TimeSpan.FromDays(1));
+        await SeedOutboxAsync(NewStream(), policy, 2, clock);
+        Assert.That(await DispatchAsync(new RecordingPublisher(), policy, clock), Is.EqualTo(2));
+        await SeedOutboxAsync(NewStream(), policy, 1, clock);
+
+        await using (var db = CreateOutboxContext(policy, clock))
+        {
+            Assert.That(await db.Outbox().DeleteDispatchedAsync(), Is.Zero, "within the retention");
+            clock.Advance(TimeSpan.FromDays(2));
+            Assert.That(await db.Outbox().DeleteDispatchedAsync(), Is.EqualTo(2));
+        }
+
+        var rows = await RowsAsync();
+        Assert.That(rows.Select(r => r.DispatchedAt), Is.EqualTo(new DateTimeOffset?[] { null }), "the pending message stays");
+    }
+
+    [Test]
+    public virtual async Task The_outbox_needs_UseOutbox_and_an_idle_context()
+    {
+        await using (var db = CreateContext())
+        {
+            var ex = Assert.Throws<InvalidOperationException>(() => db.Outbox());
+            Assert.That(ex!.Message, Does.Contain("UseOutbox"));
+            db.Events().Append(NewStream(), ExpectedVersion.NoStream, new Deposited(1));
+            await db.SaveChangesAsync();
+        }
+
+        Assert.That(await RowsAsync(), Is.Empty, "no outbox row without UseOutbox");
+
+        await using (var db = CreateOutboxContext())
+        {
+            db.Customers.Add(new Customer { Name = "pending", Email = Guid.NewGuid() + "@example.com" });
+            var ex = Assert.ThrowsAsync<InvalidOperationException>(() => db.Outbox().DispatchPendingAsync(new RecordingPublisher()));
+            Assert.That(ex!.Message, Does.Contain("unsaved changes"));
+        }
+    }
+
+    [Test]
+    public virtual async Task The_hosted_dispatcher_publishes_committed_messages()
+    {
+        var options = Fixture.CreateOptions(es => es.UseOutbox(o => o.PublishAll("events")));
+        var publisher = new RecordingPublisher();
+        var services = new ServiceCollection();
+        services.AddScoped(_ => new TestDbContext(options));
+        services.AddSingleton(publisher);
+        services.AddEventSourcingOutbox<TestDbContext, RecordingPublisher>(o => o.PollingInterval = TimeSpan.FromMilliseconds(20));
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        Assert.That(hosted, Has.Count.EqualTo(1));
+
+        await hosted[0].StartAsync(CancellationToken.None);
+        try
+        {
+            var stream = NewStream();
+            await using (var db = new TestDbContext(options))
+            {
+                db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(1), new Deposited(2));
+                await db.SaveChangesAsync();
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (publisher.Published.Count < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.That(publisher.Published.Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "1", "2" }));
+        }
+        finally
+        {
+            await hosted[0].StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Test]
+    public virtual async Task Published_failed_and_dead_lettered_messages_are_counted_by_the_outbox_meter()
+    {
+        var destination = "metered-" + Guid.NewGuid().ToString("N"); // tags this test's measurements
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll(destination).MaxAttempts(2).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+        await SeedOutboxAsync(NewStream(), policy, 1);
+        await SeedOutboxAsync(NewStream(), policy, 1);
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "EventSourcing.EFCore.Outbox")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "destination" && (string?)tag.Value == destination)
+                {
+                    counts.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
+                }
+            }
+        });
+        listener.Start();
+
+        var failFirstStream = (StreamId?)null;
+        var publisher = new RecordingPublisher
+        {
+            Fail = m =>
+            {
+                failFirstStream ??= m.StreamId;
+                return m.StreamId == failFirstStream ? new IOException("poison") : null;
+            },
+        };
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(1));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.published"), Is.EqualTo(1));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.failed"), Is.EqualTo(2));
+        Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.dead_lettered"), Is.EqualTo(1));
+    }
+
+    /// <summary>Appends <paramref name="count"/> events to <paramref name="stream"/> with an outbox context; returns their ids.</summary>
+    protected async Task<Guid[]> SeedOutboxAsync(StreamId stream, Action<OutboxOptionsBuilder>? outbox, int count, TimeProvider? clock = null)
+    {
+        await using var db = CreateOutboxContext(outbox, clock);
+        var events = Enumerable.Range(1, count).Select(i => new EventData(new Deposited(i)) { EventId = Guid.CreateVersion7() }).ToArray();
+        await db.Events().AppendAsync(stream, ExpectedVersion.Any, events);
+        return events.Select(e => e.EventId!.Value).ToArray();
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+
+namespace EventSourcing.EFCore.Specification.Tests;
+
+/// <summary>
+/// An outbox publisher for tests: records every message it accepts, in order, and fails the calls that
+/// <see cref="Fail"/> selects (before recording, as a broker that rejected the message).
+/// </summary>
+public sealed class RecordingPublisher : IOutboxPublisher
+{
+    private readonly ConcurrentQueue<OutboxMessage> _published = new();
+    private int _calls;
+
+    /// <summary>Gets or sets which calls fail: given the message, returns the exception to throw, or null to accept it.</summary>
+    public Func<OutboxMessage, Exception?>? Fail { get; set; }
+
+    /// <summary>Gets or sets an action run after a message is recorded (for example to cancel or to throw after recording).</summary>
+    public Action<OutboxMessage>? AfterRecord { get; set; }
+
+    public IReadOnlyList<OutboxMessage> Published => [.. _published];
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _calls);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Fail?.Invoke(message) is { } failure)
+        {
+            throw failure;
+        }
+
+        _published.Enqueue(message);
+        AfterRecord?.Invoke(message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A clock the tests move by hand (retry backoff, retention, projection lag).</summary>
+public sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private long _ticks = start.UtcTicks;
+
+    /// <summary>Starts at the current time truncated to whole seconds (so database precision does not show).</summary>
+    public ManualClock()
+        : this(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()))
+    {
+    }
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
