@@ -151,6 +151,98 @@ namespace EventSourcing.EFCore.Reference.Migrations
                     b.HasAnnotation("EventSourcing:StreamGuard", true);
                 });
 
+            modelBuilder.Entity("EventSourcing.EFCore.Storage.StoredOutboxMessage", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeadLetteredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dead_lettered_at");
+
+                    b.Property<string>("Destination")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("destination");
+
+                    b.Property<DateTimeOffset?>("DispatchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dispatched_at");
+
+                    b.Property<Guid>("EventId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event_type");
+
+                    b.Property<string>("Headers")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("headers");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("StreamId")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_id");
+
+                    b.Property<string>("StreamType")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_type");
+
+                    b.Property<long>("StreamVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("stream_version");
+
+                    b.HasKey("Id")
+                        .HasName("pk_es_outbox");
+
+                    b.HasIndex("EventId")
+                        .HasDatabaseName("ix_es_outbox_dead_letters")
+                        .HasFilter("dead_lettered_at IS NOT NULL");
+
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_es_outbox_pending")
+                        .HasFilter("dispatched_at IS NULL AND dead_lettered_at IS NULL");
+
+                    b.HasIndex("StreamType", "StreamId", "StreamVersion")
+                        .HasDatabaseName("ix_es_outbox_pending_stream")
+                        .HasFilter("dispatched_at IS NULL AND dead_lettered_at IS NULL");
+
+                    b.ToTable("es_outbox", (string)null);
+                });
+
             modelBuilder.Entity("EventSourcing.EFCore.Storage.StoredSnapshot", b =>
                 {
                     b.Property<string>("StreamType")

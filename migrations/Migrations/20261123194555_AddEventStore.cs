@@ -50,6 +50,32 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 .Annotation("EventSourcing:StreamGuard", true);
 
             migrationBuilder.CreateTable(
+                name: "es_outbox",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    event_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    destination = table.Column<string>(type: "text", nullable: false),
+                    event_type = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    stream_type = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    stream_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    stream_version = table.Column<long>(type: "bigint", nullable: false),
+                    payload = table.Column<string>(type: "jsonb", nullable: false),
+                    headers = table.Column<string>(type: "jsonb", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    dispatched_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    dead_lettered_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    last_error = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_es_outbox", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "es_snapshots",
                 columns: table => new
                 {
@@ -83,6 +109,24 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 table: "es_events",
                 columns: new[] { "stream_type", "stream_id", "sequence" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_es_outbox_dead_letters",
+                table: "es_outbox",
+                column: "event_id",
+                filter: "dead_lettered_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_es_outbox_pending",
+                table: "es_outbox",
+                column: "id",
+                filter: "dispatched_at IS NULL AND dead_lettered_at IS NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_es_outbox_pending_stream",
+                table: "es_outbox",
+                columns: new[] { "stream_type", "stream_id", "stream_version" },
+                filter: "dispatched_at IS NULL AND dead_lettered_at IS NULL");
         }
 
         /// <inheritdoc />
@@ -94,6 +138,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
             migrationBuilder.DropTable(
                 name: "es_events")
                 .Annotation("EventSourcing:StreamGuard", true);
+
+            migrationBuilder.DropTable(
+                name: "es_outbox");
 
             migrationBuilder.DropTable(
                 name: "es_snapshots");
