@@ -7,7 +7,7 @@
 # (the dotnet-ef tool pinned in .config/dotnet-tools.json): InitialCreate, the application before it adopted the
 # library (its design-time factory leaves the event store out), then AddEventStore, exactly what a user gets from
 # `dotnet ef migrations add AddEventStore`. Then rewrites migrations/idempotent.sql with
-# `dotnet ef migrations script --idempotent`. Neither command connects to a database. Run it after the event store
+# `dotnet ef migrations script --idempotent`. Also re-adds the BankLedger demo's migration. No command connects to a database. Run it after the event store
 # model changes (new tables, columns, indexes), then build and run the PostgreSQL tests: they apply the migrations
 # and the script to empty databases and compare the result with the model.
 set -euo pipefail
@@ -30,4 +30,11 @@ dotnet tool run dotnet-ef migrations add AddEventStore --project "$PROJECT" --st
     --configuration Release --output-dir Migrations </dev/null
 dotnet tool run dotnet-ef migrations script --idempotent --project "$PROJECT" --startup-project "$PROJECT" \
     --configuration Release --output "$SCRIPT" </dev/null
-echo "eng/migrations.sh: wrote migrations/Migrations (InitialCreate, AddEventStore) and $SCRIPT"
+
+# The demo's own context (samples/BankLedger applies its migrations with --postgres).
+readonly SAMPLE="samples/BankLedger/BankLedger.csproj"
+rm -rf samples/BankLedger/Migrations
+dotnet restore "$SAMPLE" </dev/null
+dotnet tool run dotnet-ef migrations add CreateLedger --project "$SAMPLE" --startup-project "$SAMPLE" \
+    --configuration Release --output-dir Migrations </dev/null
+echo "eng/migrations.sh: wrote migrations/Migrations (InitialCreate, AddEventStore), $SCRIPT and samples/BankLedger/Migrations"

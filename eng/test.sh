@@ -258,8 +258,14 @@ run_demo() {
     local t0 rc=0 secs line
     info "demo $label: dotnet run -c Release --no-build --project samples/BankLedger $*"
     t0="$(now)"
-    dotnet run -c Release --no-build --project samples/BankLedger "$@" </dev/null || rc=$?
+    local out; out="$(mktemp)"
+    dotnet run -c Release --no-build --project samples/BankLedger "$@" </dev/null | tee "$out" || rc=$?
     secs="$(elapsed_since "$t0")"
+    # The demo must run to completion and report its consistency check as passed.
+    if [ "$rc" -eq 0 ] && ! grep -q '^Consistency check passed' "$out"; then
+        rc=99
+    fi
+    rm -f "$out"
     if [ "$rc" -eq 0 ]; then
         TOTAL_PASSED=$((TOTAL_PASSED + 1))
         line="$label: passed ($secs s)"
