@@ -120,7 +120,7 @@ public sealed class AggregateSet<TAggregate>
     private async Task<TAggregate?> ReplayAsync(StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
         TAggregate? aggregate = null;
-        await foreach (var e in _events.ReadStreamAsync(streamId, 1, toVersion, cancellationToken).ConfigureAwait(false))
+        await foreach (var e in _events.ReadForReplayAsync(streamId, 1, toVersion, cancellationToken).ConfigureAwait(false))
         {
             if (asOf is { } until && e.Timestamp > until)
             {

@@ -16,4 +16,7 @@ public static class EventSourcingEventId
 
     /// <summary>An append was rejected by a conflict: version, event id or replay (Information).</summary>
     public static readonly EventId AppendConflict = new(BaseId + 2, "EventSourcing.AppendConflict");
+
+    /// <summary>Whole streams were imported with binary COPY (Information).</summary>
+    public static readonly EventId EventsImported = new(BaseId + 40, "EventSourcing.EventsImported");
 }

@@ -43,39 +43,9 @@ public sealed class ImportScenario(BenchDatabase db, BenchSettings settings)
 
     private async Task<long> LibraryImportAsync(int streams, int perStream)
     {
-        // Baseline (no import API yet): the ordinary append path, 10 streams per SaveChanges.
-        long count = 0;
-        var chunk = new List<(Guid Id, IReadOnlyList<object> Events)>();
-        foreach (var stream in Streams(streams, perStream))
-        {
-            chunk.Add(stream);
-            if (chunk.Count == 10)
-            {
-                count += await SaveChunkAsync(chunk);
-            }
-        }
-
-        return count + await SaveChunkAsync(chunk);
-
-        async Task<long> SaveChunkAsync(List<(Guid Id, IReadOnlyList<object> Events)> batch)
-        {
-            if (batch.Count == 0)
-            {
-                return 0;
-            }
-
-            await using var context = db.Library.CreateDbContext();
-            long n = 0;
-            foreach (var (id, events) in batch)
-            {
-                context.Events().Append(new StreamId(BenchEvents.StreamType, id.ToString()), ExpectedVersion.NoStream, events);
-                n += events.Count;
-            }
-
-            await context.SaveChangesAsync();
-            batch.Clear();
-            return n;
-        }
+        await using var context = db.Library.CreateDbContext();
+        return await context.Events().ImportAsync(
+            Streams(streams, perStream).Select(s => new StreamImport(new StreamId(BenchEvents.StreamType, s.Id.ToString()), s.Events)));
     }
 
     private Task<long> RawImportAsync(int streams, int perStream)

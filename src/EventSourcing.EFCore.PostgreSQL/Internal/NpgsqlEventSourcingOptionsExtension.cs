@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Update;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -27,6 +28,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Singleton<IRelationalAnnotationProvider, NpgsqlEventStoreAnnotationProvider>());
         services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, NpgsqlEventStoreMigrationsSqlGenerator>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
+        services.Replace(ServiceDescriptor.Scoped<IModificationCommandBatchFactory, NpgsqlEventStoreBatchFactory>());
     }
 
     public void Validate(IDbContextOptions options)

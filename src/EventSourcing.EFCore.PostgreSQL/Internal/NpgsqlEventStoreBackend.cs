@@ -127,10 +127,13 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             var command = database.GetDbConnection().CreateCommand();
             await using var commandScope = command.ConfigureAwait(false);
             command.Transaction = database.CurrentTransaction?.GetDbTransaction();
-            command.CommandText = ReadAllSql(context, model);
+            command.CommandText = context.Model.GetOrAddRuntimeAnnotationValue(ReadAllSqlAnnotation, static c => ReadAllSql(c.Context, c.Model), (Context: context, Model: model));
             command.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
             command.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
             command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
+
+            // Prepared once per physical connection (Npgsql keeps it across pooled opens): no parse and plan per page.
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
             var rows = new List<EventRow>(Math.Min(batchSize, 4096));
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
@@ -146,6 +149,8 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
+
+    private const string ReadAllSqlAnnotation = "EventSourcing:Npgsql:ReadAllSql";
 
     private static EventRow ReadRow(DbDataReader reader)
     {

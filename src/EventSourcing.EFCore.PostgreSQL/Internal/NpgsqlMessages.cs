@@ -8,4 +8,14 @@ internal static class NpgsqlMessages
 
     public const string UsePostgreSqlWithoutEventSourcing =
         "UsePostgreSql() must be called inside UseEventSourcing(es => es.UsePostgreSql()).";
+
+    public const string EventInsertFailed =
+        "An error occurred while saving the entity changes (the event rows of this SaveChanges). See the inner exception for details.";
+
+    public const string EventRowNotMatched = "The database returned an event row that this SaveChanges did not insert.";
+
+    public const string ImportNeedsPostgreSql =
+        "ImportAsync writes with PostgreSQL's binary COPY: configure the context with UseNpgsql(...) and UseEventSourcing(es => es.UsePostgreSql()).";
+
+    public static string StreamImportedTwice(StreamId streamId) => $"The import lists stream {streamId} more than once; give each stream once, with all its events.";
 }

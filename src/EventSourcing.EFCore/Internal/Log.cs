@@ -20,4 +20,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 470002, EventName = "EventSourcing.AppendConflict", Level = LogLevel.Information,
         Message = "Append rejected with {ExceptionType}: {Reason}")]
     private static partial void AppendConflict(ILogger logger, string exceptionType, string reason);
+
+    public static void EventsImported(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, int streams, long events)
+        => EventsImported(logger.Logger, streams, events);
+
+    [LoggerMessage(EventId = 470040, EventName = "EventSourcing.EventsImported", Level = LogLevel.Information,
+        Message = "Imported {EventCount} events in {StreamCount} new streams.")]
+    private static partial void EventsImported(ILogger logger, int streamCount, long eventCount);
 }
