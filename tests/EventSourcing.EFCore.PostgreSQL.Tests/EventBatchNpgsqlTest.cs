@@ -62,6 +62,19 @@ public sealed class EventBatchNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
     }
 
     [Test]
+    public async Task SaveChanges_counts_every_event_row_although_EF_tracks_one_per_save([Values] bool async)
+    {
+        await using var db = CreateContext();
+        db.Events().Append(NewStream(), ExpectedVersion.NoStream, Enumerable.Range(1, 40).Select(i => (object)new Deposited(i)));
+        db.Events().Append(NewStream(), ExpectedVersion.NoStream, new Deposited(41), new Deposited(42));
+        db.Customers.Add(new Customer { Name = "Bob", Email = Guid.NewGuid() + "@example.com" });
+
+        Assert.That(await SaveAsync(db, async), Is.EqualTo(43), "42 event rows and 1 customer, as if every row were tracked");
+        Assert.That(db.ChangeTracker.Entries<Storage.StoredEvent>(), Is.Empty, "no event row stays tracked");
+        Assert.That(await ReadAllAsync(), Has.Count.EqualTo(42));
+    }
+
+    [Test]
     public async Task Positions_follow_versions_in_every_stream_of_one_save([Values] bool async)
     {
         var a = NewStream();

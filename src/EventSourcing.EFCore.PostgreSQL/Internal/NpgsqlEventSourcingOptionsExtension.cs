@@ -1,5 +1,6 @@
 using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.Internal;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
@@ -29,6 +30,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Scoped<IMigrationsSqlGenerator, NpgsqlEventStoreMigrationsSqlGenerator>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
         services.Replace(ServiceDescriptor.Scoped<IModificationCommandBatchFactory, NpgsqlEventStoreBatchFactory>());
+        services.AddSingleton<IInterceptor, NpgsqlPreparingInterceptor>();
     }
 
     public void Validate(IDbContextOptions options)

@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Update;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -15,15 +16,17 @@ internal sealed class NpgsqlEventStoreBatchFactory : IModificationCommandBatchFa
 
     private readonly ModificationCommandBatchFactoryDependencies _dependencies;
     private readonly int _maxBatchSize;
+    private readonly EventStoreSession _session;
 
-    public NpgsqlEventStoreBatchFactory(ModificationCommandBatchFactoryDependencies dependencies, IDbContextOptions options)
+    public NpgsqlEventStoreBatchFactory(ModificationCommandBatchFactoryDependencies dependencies, IDbContextOptions options, EventStoreSession session)
     {
         _dependencies = dependencies;
+        _session = session;
 #pragma warning disable EF1001 // Npgsql's options extension carries MaxBatchSize, as in Npgsql's own factory.
         _maxBatchSize = options.FindExtension<NpgsqlOptionsExtension>()?.MaxBatchSize ?? DefaultMaxBatchSize;
 #pragma warning restore EF1001
         ArgumentOutOfRangeException.ThrowIfLessThan(_maxBatchSize, 1, "MaxBatchSize");
     }
 
-    public ModificationCommandBatch Create() => new NpgsqlEventStoreCommandBatch(_dependencies, _maxBatchSize);
+    public ModificationCommandBatch Create() => new NpgsqlEventStoreCommandBatch(_dependencies, _maxBatchSize, _session);
 }

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Text;
+using EventSourcing.EFCore.Internal;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -23,7 +24,7 @@ namespace EventSourcing.EFCore.PostgreSQL.Internal;
 /// exactly as with one INSERT per row, so the library's conflict classification is unchanged.
 /// A single event row, and any command the grouping does not understand, take Npgsql's ordinary path.
 /// </summary>
-internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFactoryDependencies dependencies, int maxBatchSize)
+internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFactoryDependencies dependencies, int maxBatchSize, EventStoreSession session)
     : NpgsqlModificationCommandBatch(dependencies, maxBatchSize)
 {
     private readonly List<Statement> _statements = [];
@@ -33,6 +34,13 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
 
     protected override void AddCommand(IReadOnlyModificationCommand modificationCommand)
     {
+        if (session.InProgress is { CarriedRows: > 0 } save && IsCarrier(modificationCommand, save.Rows[0]))
+        {
+            FlushEvents();
+            AddCarrier(modificationCommand, save.Rows);
+            return;
+        }
+
         if (IsGroupableEventInsert(modificationCommand)
             && (_pendingEvents is not { Count: > 0 } pending || SameShape(pending[0], modificationCommand)))
         {
@@ -68,6 +76,12 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
             SetRequiresTransaction(_statements.Count > 1);
         }
 
+        if (_statements is [{ IsEventInsert: true }])
+        {
+            // A save that only appends events sends a fixed text (arrays, whatever the count): let it be prepared.
+            SqlBuilder.Insert(0, "-- " + CompiledEventQueries.PreparableTag + "\n");
+        }
+
         base.Complete(moreBatchesExpected);
     }
 
@@ -85,11 +99,11 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
     protected override Task ConsumeAsync(RelationalDataReader reader, CancellationToken cancellationToken = default)
         => _hasEventGroup ? ConsumeAsync(reader, async: true, cancellationToken) : base.ConsumeAsync(reader, cancellationToken);
 
-    private void AddSingle(IReadOnlyModificationCommand command)
+    private void AddSingle(IReadOnlyModificationCommand command, bool isEventInsert = false)
     {
         var index = ResultSetMappings.Count;
         base.AddCommand(command);
-        _statements.Add(new Statement(index, 1, null));
+        _statements.Add(new Statement(index, 1, null, isEventInsert));
     }
 
     /// <summary>Writes the pending event rows: one row the ordinary way, two or more as one unnest statement.</summary>
@@ -105,26 +119,64 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
         if (group.Count == 1)
         {
             ResultSetMappings.RemoveAt(start);
-            AddSingle(group[0]);
+            AddSingle(group[0], isEventInsert: true);
             return;
         }
 
         group = InStreamOrder(group);
-        var first = group[0];
-        var columns = first.ColumnModifications;
+        var byEventId = new Dictionary<Guid, IReadOnlyModificationCommand>(group.Count);
+        var eventIdColumn = Find(group[0], nameof(StoredEvent.EventId));
+        foreach (var command in group)
+        {
+            byEventId[(Guid)command.ColumnModifications[eventIdColumn].Value!] = command;
+        }
+
+        AppendUnnestInsert(group[0], start, group.Count, byEventId, group.Count, (column, c) => ArrayParameter(column, group, c));
+    }
+
+    /// <summary>
+    /// The carrier row of a save whose other event rows are not tracked (see IEventStoreBackend.CarriesEventRows): one
+    /// unnest statement writes them all; only the carrier's store values are propagated.
+    /// </summary>
+    private void AddCarrier(IReadOnlyModificationCommand carrier, IReadOnlyList<StoredEvent> rows)
+    {
+        if (!IsGroupableEventInsert(carrier))
+        {
+            throw new InvalidOperationException(NpgsqlMessages.CannotCarryEventRows);
+        }
+
+        var ordered = rows
+            .OrderBy(r => r.StreamType, StringComparer.Ordinal)
+            .ThenBy(r => r.StreamId, StringComparer.Ordinal)
+            .ThenBy(r => r.Sequence)
+            .ToArray();
+        var start = ResultSetMappings.Count;
+        ResultSetMappings.Add(ResultSetMapping.NoResults);
+        var byEventId = new Dictionary<Guid, IReadOnlyModificationCommand> { [rows[0].EventId] = carrier };
+        AppendUnnestInsert(carrier, start, 1, byEventId, ordered.Length, (column, _) => RowsParameter(column, ordered));
+    }
+
+    /// <summary>
+    /// Writes <c>INSERT INTO t (cols) SELECT … FROM unnest(@arrays) WITH ORDINALITY … ORDER BY ordinality RETURNING
+    /// (store-generated cols), event_id</c> with the column layout of <paramref name="template"/>.
+    /// </summary>
+    private void AppendUnnestInsert(
+        IReadOnlyModificationCommand template,
+        int start,
+        int commandCount,
+        Dictionary<Guid, IReadOnlyModificationCommand> byEventId,
+        int rowCount,
+        Func<IColumnModification, int, NpgsqlParameter> arrayFor)
+    {
+        var columns = template.ColumnModifications;
         var helper = Dependencies.SqlGenerationHelper;
         var writes = new List<int>();
         var reads = new List<int>();
-        var eventIdColumn = -1;
         for (var c = 0; c < columns.Count; c++)
         {
             if (columns[c].IsWrite)
             {
                 writes.Add(c);
-                if (columns[c].Property?.Name == nameof(StoredEvent.EventId))
-                {
-                    eventIdColumn = c;
-                }
             }
 
             if (columns[c].IsRead)
@@ -133,15 +185,10 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
             }
         }
 
-        var byEventId = new Dictionary<Guid, IReadOnlyModificationCommand>(group.Count);
-        foreach (var command in group)
-        {
-            byEventId[(Guid)command.ColumnModifications[eventIdColumn].Value!] = command;
-        }
-
+        var eventIdColumn = Find(template, nameof(StoredEvent.EventId));
         var sql = SqlBuilder;
         var prefix = "es_" + start.ToString(System.Globalization.CultureInfo.InvariantCulture) + "_";
-        sql.Append("INSERT INTO ").Append(helper.DelimitIdentifier(first.TableName, first.Schema)).Append(" (");
+        sql.Append("INSERT INTO ").Append(helper.DelimitIdentifier(template.TableName, template.Schema)).Append(" (");
         AppendList(sql, writes, i => helper.DelimitIdentifier(columns[i].ColumnName));
         sql.Append(")\nSELECT ");
         AppendList(sql, writes, i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -161,14 +208,65 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
         foreach (var c in writes)
         {
             var name = prefix + c.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var parameter = ArrayParameter(columns[c], group, c);
+            var parameter = arrayFor(columns[c], c);
             parameter.ParameterName = name;
             RelationalCommandBuilder.AddRawParameter(name, parameter);
         }
 
-        _statements.Add(new Statement(start, group.Count, new EventGroup(byEventId, reads.Count)));
+        _statements.Add(new Statement(start, commandCount, new EventGroup(byEventId, reads.Count, rowCount), IsEventInsert: true));
         _hasEventGroup = true;
     }
+
+    private static int Find(IReadOnlyModificationCommand command, string property)
+    {
+        var columns = command.ColumnModifications;
+        for (var c = 0; c < columns.Count; c++)
+        {
+            if (columns[c].IsWrite && columns[c].Property?.Name == property)
+            {
+                return c;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool IsCarrier(IReadOnlyModificationCommand command, StoredEvent carrier)
+        => command.EntityState == EntityState.Added
+           && command.Entries.Count == 1
+           && command.Entries[0].EntityType.ClrType == typeof(StoredEvent)
+           && ReferenceEquals(command.Entries[0].ToEntityEntry().Entity, carrier);
+
+    /// <summary>An array of one column's values over untracked event rows.</summary>
+    private static NpgsqlParameter RowsParameter(IColumnModification column, StoredEvent[] rows)
+    {
+        switch (column.Property!.Name)
+        {
+            case nameof(StoredEvent.StreamType):
+                return Strings(column, rows, r => r.StreamType);
+            case nameof(StoredEvent.StreamId):
+                return Strings(column, rows, r => r.StreamId);
+            case nameof(StoredEvent.EventType):
+                return Strings(column, rows, r => r.EventType);
+            case nameof(StoredEvent.Payload):
+                return Strings(column, rows, r => r.Payload);
+            case nameof(StoredEvent.Metadata):
+                return Strings(column, rows, r => r.Metadata);
+            case nameof(StoredEvent.Sequence):
+                return new NpgsqlParameter<long[]> { TypedValue = Array.ConvertAll(rows, r => r.Sequence) };
+            case nameof(StoredEvent.EventVersion):
+                return new NpgsqlParameter<int[]> { TypedValue = Array.ConvertAll(rows, r => r.EventVersion) };
+            case nameof(StoredEvent.EventId):
+                return new NpgsqlParameter<Guid[]> { TypedValue = Array.ConvertAll(rows, r => r.EventId) };
+            case nameof(StoredEvent.CreatedAt):
+                return new NpgsqlParameter<DateTimeOffset[]> { TypedValue = Array.ConvertAll(rows, r => r.CreatedAt) };
+            default:
+                throw new InvalidOperationException(NpgsqlMessages.CannotCarryEventRows);
+        }
+    }
+
+    private static NpgsqlParameter Strings(IColumnModification column, StoredEvent[] rows, Func<StoredEvent, string?> value)
+        => new() { NpgsqlDbType = NpgsqlDbType.Array | (IsJson(column) ? NpgsqlDbType.Jsonb : NpgsqlDbType.Text), Value = Array.ConvertAll(rows, r => value(r)) };
 
     /// <summary>
     /// Orders the rows by stream and sequence, so that within a stream the identity positions (assigned in ordinality
@@ -386,21 +484,22 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
     private async Task ConsumeEventsAsync(RelationalDataReader reader, Statement statement, EventGroup events, bool async, CancellationToken cancellationToken)
     {
         var rows = 0;
+        var propagated = 0;
         while (async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read())
         {
-            var eventId = reader.DbDataReader.GetGuid(events.EventIdOrdinal);
-            if (!events.Commands.TryGetValue(eventId, out var command))
+            // Rows without a tracked entry are carried rows: nothing to propagate.
+            if (events.Commands.TryGetValue(reader.DbDataReader.GetGuid(events.EventIdOrdinal), out var command))
             {
-                throw new InvalidOperationException(NpgsqlMessages.EventRowNotMatched);
+                command.PropagateResults(reader);
+                propagated++;
             }
 
-            command.PropagateResults(reader);
             rows++;
         }
 
-        if (rows != statement.CommandCount)
+        if (rows != events.Rows || propagated != statement.CommandCount)
         {
-            await ThrowConcurrencyAsync(reader, statement.FirstCommand + statement.CommandCount - 1, statement.CommandCount, rows, async, cancellationToken)
+            await ThrowConcurrencyAsync(reader, statement.FirstCommand + statement.CommandCount - 1, statement.CommandCount, propagated, async, cancellationToken)
                 .ConfigureAwait(false);
         }
     }
@@ -437,8 +536,11 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
     }
 
     /// <summary>One SQL statement of the batch: one ordinary command, or a group of event rows.</summary>
-    private sealed record Statement(int FirstCommand, int CommandCount, EventGroup? Events);
+    private sealed record Statement(int FirstCommand, int CommandCount, EventGroup? Events, bool IsEventInsert);
 
-    /// <summary>The event rows of one unnest statement by event id, and where the event id is in its RETURNING row.</summary>
-    private sealed record EventGroup(Dictionary<Guid, IReadOnlyModificationCommand> Commands, int EventIdOrdinal);
+    /// <summary>
+    /// The tracked event rows of one unnest statement by event id, where the event id is in its RETURNING row, and how
+    /// many rows the statement writes (more than the tracked ones when rows are carried).
+    /// </summary>
+    private sealed record EventGroup(Dictionary<Guid, IReadOnlyModificationCommand> Commands, int EventIdOrdinal, int Rows);
 }

@@ -18,4 +18,7 @@ internal static class NpgsqlMessages
         "ImportAsync writes with PostgreSQL's binary COPY: configure the context with UseNpgsql(...) and UseEventSourcing(es => es.UsePostgreSql()).";
 
     public static string StreamImportedTwice(StreamId streamId) => $"The import lists stream {streamId} more than once; give each stream once, with all its events.";
+
+    public const string CannotCarryEventRows =
+        "The events entity has a column the PostgreSQL event batch cannot write; the event store's entity must not be customised beyond IncludeEventStore(b => ...).";
 }

@@ -79,12 +79,15 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
     }
 
-    /// <summary>Completes and unstages the saved batches and stops tracking their rows.</summary>
-    public void AfterSave(DbContext context)
+    /// <summary>
+    /// Completes and unstages the saved batches and stops tracking their rows. Returns the number of event rows written
+    /// without being tracked (carried), for SaveChanges to count them as EF counts tracked rows.
+    /// </summary>
+    public int AfterSave(DbContext context)
     {
         if (session.InProgress is not { } save)
         {
-            return;
+            return 0;
         }
 
         session.InProgress = null;
@@ -102,6 +105,8 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 logger.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);
             }
         }
+
+        return save.CarriedRows;
     }
 
     /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
@@ -148,6 +153,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     {
         var set = context.Set<StoredEvent>();
         var entries = new List<EntityEntry>();
+        var rows = new List<StoredEvent>();
         var restores = new List<Action>();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
@@ -165,7 +171,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             var version = plan.FirstVersions[i];
             foreach (var e in batch.Events)
             {
-                entries.Add(set.Add(new StoredEvent
+                rows.Add(new StoredEvent
                 {
                     StreamType = batch.StreamId.Type,
                     StreamId = batch.StreamId.Id,
@@ -176,11 +182,18 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                     Payload = e.Payload,
                     Metadata = e.Metadata,
                     CreatedAt = e.Timestamp,
-                }));
+                });
             }
         }
 
-        session.InProgress = new SaveInProgress(plan, entries, guard, restores);
+        // Track every row, or only the first when the backend's command batch carries the others (PostgreSQL).
+        var carried = rows.Count > 1 && backend.CarriesEventRows(EventStoreModel.Get(context.Model));
+        foreach (var row in carried ? rows.Take(1) : rows)
+        {
+            entries.Add(set.Add(row));
+        }
+
+        session.InProgress = new SaveInProgress(plan, entries, guard, restores) { Rows = rows };
     }
 
     /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -11,6 +12,12 @@ namespace EventSourcing.EFCore.Internal;
 /// </summary>
 internal sealed class CompiledEventQueries
 {
+    /// <summary>
+    /// The query tag (an SQL comment) of commands whose text is fixed, so that a provider may prepare them once per
+    /// physical connection (PostgreSQL does).
+    /// </summary>
+    public const string PreparableTag = "EventSourcing:preparable";
+
     private const string CacheAnnotation = "EventSourcing:CompiledEventQueries";
 
     private CompiledEventQueries()
@@ -22,16 +29,28 @@ internal sealed class CompiledEventQueries
         EF.CompileAsyncQuery((DbContext context, string type, string id, long from, long to) =>
             context.Set<StoredEvent>()
                 .AsNoTracking()
+                .TagWith(PreparableTag)
                 .Where(e => e.StreamType == type && e.StreamId == id && e.Sequence >= from && e.Sequence <= to)
                 .OrderBy(e => e.Sequence)
                 .Select(e => new ReplayRow(e.Sequence, e.EventType, e.Payload, e.CreatedAt)));
+
+    /// <summary>Streams <see cref="StreamForReplay"/> for <paramref name="context"/>'s model.</summary>
+    public static async IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
+        DbContext context, StreamId streamId, long fromVersion, long toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var rows = Get(context.Model).StreamForReplay(context, streamId.Type, streamId.Id, fromVersion, toVersion);
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
+    }
 
     public static CompiledEventQueries Get(IModel model)
         => model.GetOrAddRuntimeAnnotationValue(CacheAnnotation, static _ => new CompiledEventQueries(), (object?)null);
 }
 
 /// <summary>What replaying an aggregate reads of one stored event.</summary>
-internal sealed record ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt);
+internal readonly record struct ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt);
 
 /// <summary>A deserialized event for replay: its version, data and time (no envelope).</summary>
 internal readonly record struct ReplayEvent(long Version, object Data, DateTimeOffset Timestamp);

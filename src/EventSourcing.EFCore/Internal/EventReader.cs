@@ -64,10 +64,10 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         StreamId streamId, long fromVersion, long? toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var context = Context;
-        EventStoreModel.Get(context.Model);
+        var model = EventStoreModel.Get(context.Model);
         var next = Math.Max(fromVersion, 1);
-        var rows = CompiledEventQueries.Get(context.Model).StreamForReplay(context, streamId.Type, streamId.Id, next, toVersion ?? long.MaxValue);
-        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        var rows = backend.ReadForReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, cancellationToken);
+        await foreach (var row in rows.ConfigureAwait(false))
         {
             if (row.Sequence != next)
             {

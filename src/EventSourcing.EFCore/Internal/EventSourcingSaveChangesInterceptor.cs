@@ -26,16 +26,10 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
     }
 
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
-    {
-        Writer(eventData).AfterSave(eventData.Context!);
-        return result;
-    }
+        => result + Writer(eventData).AfterSave(eventData.Context!);
 
     public override ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
-    {
-        Writer(eventData).AfterSave(eventData.Context!);
-        return ValueTask.FromResult(result);
-    }
+        => ValueTask.FromResult(result + Writer(eventData).AfterSave(eventData.Context!));
 
     public override void SaveChangesFailed(DbContextErrorEventData eventData)
     {

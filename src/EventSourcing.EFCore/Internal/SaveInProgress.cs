@@ -14,6 +14,15 @@ internal sealed class SaveInProgress(AppendPlan plan, IReadOnlyList<EntityEntry>
 
     public IReadOnlyList<EntityEntry> Entries { get; } = entries;
 
+    /// <summary>
+    /// Gets every event row of the save, in staging order. When the backend carries event rows, only the first is
+    /// tracked (<see cref="Entries"/>) and its command batch writes them all; otherwise each row is tracked.
+    /// </summary>
+    public IReadOnlyList<Storage.StoredEvent> Rows { get; init; } = [];
+
+    /// <summary>Gets the number of rows written but not tracked (carried by the first), which SaveChanges' count leaves out.</summary>
+    public int CarriedRows => Rows.Count - Entries.Count;
+
     public void ReleaseGuard()
     {
         _guard?.Dispose();
