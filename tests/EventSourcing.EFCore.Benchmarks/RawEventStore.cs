@@ -74,6 +74,7 @@ public static class RawEventStore
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var writer = await connection.BeginBinaryImportAsync($"COPY es_events ({Columns}) FROM STDIN (FORMAT BINARY)");
+        writer.Timeout = TimeSpan.Zero; // no timeout
         long count = 0;
         var now = DateTimeOffset.UtcNow;
         foreach (var (streamId, events) in streams)

@@ -102,7 +102,7 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
     private static Variant Loads(string name, int size, int loads, Func<Task<long>> load)
         => new(name, async run =>
         {
-            var n = run < 0 ? 1 : loads;
+            var n = run < 0 ? Math.Max(loads, 40) : loads; // warm-up: enough loads for tiered JIT to optimize the path
             var sample = new RunSample();
             sample.Start();
             for (var i = 0; i < n; i++)

@@ -47,7 +47,7 @@ public static class Report
         b.AppendLine();
         b.AppendLine(Inv, $"- Machine: {machine}; client and server on the same machine.");
         b.AppendLine(Inv, $"- PostgreSQL: {postgres}");
-        b.AppendLine("- Each scenario runs its variants in one process, interleaved run by run after a warm-up; figures are medians over runs,");
+        b.AppendLine("- Each scenario runs its variants in one process, interleaved run by run after two warm-up runs each; figures are medians over runs,");
         b.AppendLine("  library/raw is the median of the per-run ratios. Event creation and JSON serialization (or deserialization) are timed for every variant.");
         b.AppendLine();
         b.AppendLine("| | scenario | library | raw Npgsql | naive EF | library/raw | naive/raw | target | met |");

@@ -47,6 +47,10 @@ internal static class NpgsqlEventImporter
                 var writer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
                 await using (writer.ConfigureAwait(false))
                 {
+                    // A bulk import is bounded by the context's command timeout when one is set, else only by the token (zero: no timeout)
+                    // (finishing a large COPY, with its index maintenance and stream guard, can take longer than the 30 s default).
+                    writer.Timeout = database.GetCommandTimeout() is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+
                     await foreach (var stream in streams.WithCancellation(cancellationToken).ConfigureAwait(false))
                     {
                         ArgumentNullException.ThrowIfNull(stream, nameof(streams));
