@@ -19,6 +19,7 @@ public abstract class AggregateRoot<TId> : IEventSourcedAggregate, IRehydratable
     private readonly List<object> _pendingEvents = [];
     private Dictionary<Type, Action<object>>? _registeredHandlers;
     private bool _readOnly;
+    private IReadOnlyDictionary<Type, Action<object, object>>? _handlers; // this type's Apply methods, looked up once per instance
 
     /// <summary>Gets or sets the aggregate's id; set it in the creation event's handler.</summary>
     public TId Id { get; protected set; } = default!;
@@ -94,7 +95,7 @@ public abstract class AggregateRoot<TId> : IEventSourcedAggregate, IRehydratable
         {
             registered(@event);
         }
-        else if (AggregateHandlers.For(GetType()).TryGetValue(eventType, out var apply))
+        else if ((_handlers ??= AggregateHandlers.For(GetType())).TryGetValue(eventType, out var apply))
         {
             apply(this, @event);
         }

@@ -166,7 +166,7 @@ public sealed class AggregateSet<TAggregate>
         }
 
         var from = (aggregate?.Version ?? 0) + 1;
-        var tail = toVersion < from ? AsyncEnumerable.Empty<RecordedEvent>() : _events.ReadStreamAsync(streamId, from, toVersion, cancellationToken);
+        var tail = toVersion < from ? AsyncEnumerable.Empty<ReplayEvent>() : _events.ReadForReplayAsync(streamId, from, toVersion, cancellationToken);
         await foreach (var e in tail.ConfigureAwait(false))
         {
             if (asOf is { } until && e.Timestamp > until)

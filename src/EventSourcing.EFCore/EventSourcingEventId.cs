@@ -64,4 +64,7 @@ public static class EventSourcingEventId
 
     /// <summary>Dispatched outbox messages older than the retention were deleted (Debug).</summary>
     public static readonly EventId OutboxDispatchedDeleted = new(BaseId + 36, "EventSourcing.OutboxDispatchedDeleted");
+
+    /// <summary>Whole streams were imported with binary COPY (Information).</summary>
+    public static readonly EventId EventsImported = new(BaseId + 40, "EventSourcing.EventsImported");
 }

@@ -170,6 +170,16 @@ public sealed class EventStore
         return state;
     }
 
+    /// <summary>Reads a stream's events for an aggregate replay (see <see cref="EventReader.ReadForReplayAsync"/>).</summary>
+    internal IAsyncEnumerable<ReplayEvent> ReadForReplayAsync(StreamId streamId, long fromVersion, long? toVersion, CancellationToken cancellationToken)
+        => _reader.ReadForReplayAsync(streamId, fromVersion, toVersion, cancellationToken);
+
+    /// <summary>Gets the context this event store belongs to (for provider packages).</summary>
+    internal DbContext Context => _context;
+
+    /// <summary>Gets the context's event sourcing options (for provider packages).</summary>
+    internal EventSourcingOptionsExtension OptionsExtension => Options;
+
     private PendingAppend Stage(StreamId streamId, ExpectedVersion expectedVersion, IEnumerable<object> events)
     {
         StreamId.ThrowIfDefault(streamId, nameof(streamId));

@@ -1,9 +1,11 @@
 using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.Internal;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Update;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
@@ -29,6 +31,8 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Singleton<IMigrationsAnnotationProvider, NpgsqlEventStoreMigrationsAnnotationProvider>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
         services.Replace(ServiceDescriptor.Singleton<IOutboxBackend, NpgsqlOutboxBackend>());
+        services.Replace(ServiceDescriptor.Scoped<IModificationCommandBatchFactory, NpgsqlEventStoreBatchFactory>());
+        services.AddSingleton<IInterceptor, NpgsqlPreparingInterceptor>();
     }
 
     public void Validate(IDbContextOptions options)

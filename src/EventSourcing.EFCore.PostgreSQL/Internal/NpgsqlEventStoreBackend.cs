@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using EventSourcing.EFCore.Internal;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -18,6 +19,25 @@ namespace EventSourcing.EFCore.PostgreSQL.Internal;
 internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
 {
     public bool EnforcesUniqueIndexes => true;
+
+    /// <summary>
+    /// The PostgreSQL command batch writes all event rows of a save as one unnest statement from one tracked carrier
+    /// row, when the events entity has only the columns it knows how to fill (the library's own mapping).
+    /// </summary>
+    public bool CarriesEventRows(EventStoreModel model)
+        => model.Events.Model.GetOrAddRuntimeAnnotationValue(
+            CarriesAnnotation,
+            static events => events!.GetProperties().All(p => KnownProperties.Contains(p.Name) && p.GetValueConverter() is null),
+            model.Events);
+
+    private const string CarriesAnnotation = "EventSourcing:Npgsql:CarriesEventRows";
+
+    private static readonly HashSet<string> KnownProperties =
+    [
+        nameof(StoredEvent.GlobalPosition), nameof(StoredEvent.StreamType), nameof(StoredEvent.StreamId), nameof(StoredEvent.Sequence),
+        nameof(StoredEvent.EventId), nameof(StoredEvent.EventType), nameof(StoredEvent.EventVersion), nameof(StoredEvent.Payload),
+        nameof(StoredEvent.Metadata), nameof(StoredEvent.CreatedAt), EventStoreModel.TransactionIdProperty,
+    ];
 
     public bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model)
         => exception.InnerException is PostgresException error
@@ -127,10 +147,13 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             var command = database.GetDbConnection().CreateCommand();
             await using var commandScope = command.ConfigureAwait(false);
             command.Transaction = database.CurrentTransaction?.GetDbTransaction();
-            command.CommandText = ReadAllSql(context, model);
+            command.CommandText = context.Model.GetOrAddRuntimeAnnotationValue(ReadAllSqlAnnotation, static c => ReadAllSql(c.Context, c.Model), (Context: context, Model: model));
             command.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
             command.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
             command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
+
+            // Prepared once per physical connection (Npgsql keeps it across pooled opens): no parse and plan per page.
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
             var rows = new List<EventRow>(Math.Min(batchSize, 4096));
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
@@ -145,6 +168,56 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         {
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
+    }
+
+    private const string ReadAllSqlAnnotation = "EventSourcing:Npgsql:ReadAllSql";
+
+    private const string ReplaySqlAnnotation = "EventSourcing:Npgsql:ReplaySql";
+
+    /// <summary>
+    /// Streams a replay's rows with one prepared command on the context's connection (and transaction), read
+    /// sequentially: no EF materialization per row, no parse and plan per load.
+    /// </summary>
+    public async IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
+        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = (NpgsqlCommand)database.GetDbConnection().CreateCommand();
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Transaction = (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction();
+            command.CommandText = context.Model.GetOrAddRuntimeAnnotationValue(ReplaySqlAnnotation, static c => ReplaySql(c.Context, c.Model), (Context: context, Model: model));
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId.Type });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId.Id });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromVersion });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toVersion });
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
+            }
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string ReplaySql(DbContext context, EventStoreModel model)
+    {
+        var helper = context.GetService<ISqlGenerationHelper>();
+        var c = model.Columns;
+        string Q(string column) => helper.DelimitIdentifier(column);
+        return $"""
+            SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.Payload)}, {Q(c.CreatedAt)}
+              FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
+             WHERE {Q(c.StreamType)} = $1 AND {Q(c.StreamId)} = $2 AND {Q(c.Sequence)} >= $3 AND {Q(c.Sequence)} <= $4
+             ORDER BY {Q(c.Sequence)}
+            """;
     }
 
     private static EventRow ReadRow(DbDataReader reader)

@@ -102,12 +102,15 @@ internal sealed class AppendWriter(
         }
     }
 
-    /// <summary>Completes and unstages the saved batches and stops tracking their rows.</summary>
-    public void AfterSave(DbContext context)
+    /// <summary>
+    /// Completes and unstages the saved batches and stops tracking their rows. Returns the number of event rows written
+    /// without being tracked (carried), for SaveChanges to count them as EF counts tracked rows.
+    /// </summary>
+    public int AfterSave(DbContext context)
     {
         if (session.InProgress is not { } save)
         {
-            return;
+            return 0;
         }
 
         session.InProgress = null;
@@ -133,6 +136,7 @@ internal sealed class AppendWriter(
         }
 
         _prune = save.PruneAfterSave;
+        return save.CarriedRows;
     }
 
     /// <summary>
@@ -226,6 +230,7 @@ internal sealed class AppendWriter(
     {
         var entries = staged.Entries;
         var set = context.Set<StoredEvent>();
+        var rows = new List<StoredEvent>();
         var restores = new List<Action>();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
@@ -243,7 +248,7 @@ internal sealed class AppendWriter(
             var version = plan.FirstVersions[i];
             foreach (var e in batch.Events)
             {
-                entries.Add(set.Add(new StoredEvent
+                rows.Add(new StoredEvent
                 {
                     StreamType = batch.StreamId.Type,
                     StreamId = batch.StreamId.Id,
@@ -254,11 +259,22 @@ internal sealed class AppendWriter(
                     Payload = e.Payload,
                     Metadata = e.Metadata,
                     CreatedAt = e.Timestamp,
-                }));
+                });
             }
         }
 
-        session.InProgress = new SaveInProgress(plan, entries, guard, restores, snapshots, staged.PruneAfterSave);
+        // Track every row, or only the first when the backend's command batch carries the others (PostgreSQL).
+        var carried = rows.Count > 1 && backend.CarriesEventRows(EventStoreModel.Get(context.Model));
+        foreach (var row in carried ? rows.Take(1) : rows)
+        {
+            entries.Add(set.Add(row));
+        }
+
+        session.InProgress = new SaveInProgress(plan, entries, guard, restores, snapshots, staged.PruneAfterSave)
+        {
+            Rows = rows,
+            TrackedRows = carried ? 1 : rows.Count,
+        };
         OutboxStaging.Stage(context, plan, entries); // outbox rows join the save's entries: removed with the events on failure
     }
 

@@ -55,23 +55,77 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         }
     }
 
+    /// <summary>
+    /// Reads a stream's events for replaying an aggregate: one compiled, streamed, no-tracking query of only the columns a
+    /// replay needs (no envelope, no metadata), until the range ends. Gaps are reported as corruption, as in
+    /// <see cref="ReadStreamAsync"/>.
+    /// </summary>
+    public async IAsyncEnumerable<ReplayEvent> ReadForReplayAsync(
+        StreamId streamId, long fromVersion, long? toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var context = Context;
+        var model = EventStoreModel.Get(context.Model);
+        var next = Math.Max(fromVersion, 1);
+        var rows = backend.ReadForReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, cancellationToken);
+        await foreach (var row in rows.ConfigureAwait(false))
+        {
+            if (row.Sequence != next)
+            {
+                throw new EventStoreCorruptionException(streamId, null, Messages.StreamGap(streamId, next, row.Sequence));
+            }
+
+            var mapping = _options.Registry.GetByName(row.EventType);
+            object data;
+            try
+            {
+                data = _options.Serializer.Deserialize(row.Payload, mapping.ClrType);
+            }
+            catch (JsonException ex)
+            {
+                throw new EventStoreCorruptionException(streamId, null, Messages.UnreadablePayload(streamId, row.Sequence, row.EventType, ex.Message), ex);
+            }
+
+            yield return new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime());
+            next++;
+        }
+    }
+
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(
         GlobalCheckpoint checkpoint, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var model = EventStoreModel.Get(Context.Model);
         var after = checkpoint;
-        while (true)
-        {
-            var page = await backend.ReadAllPageAsync(Context, model, after, batchSize, cancellationToken).ConfigureAwait(false);
-            foreach (var row in page)
-            {
-                yield return ToRecordedEvent(row, expectedStream: null);
-                after = row.Checkpoint;
-            }
 
-            if (page.Count < batchSize)
+        // Keep the connection open from the first page to the last (not one pooled open and reset per page).
+        var database = Context.Database;
+        var relational = database.IsRelational();
+        if (relational)
+        {
+            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (true)
             {
-                yield break;
+                var page = await backend.ReadAllPageAsync(Context, model, after, batchSize, cancellationToken).ConfigureAwait(false);
+                foreach (var row in page)
+                {
+                    yield return ToRecordedEvent(row, expectedStream: null);
+                    after = row.Checkpoint;
+                }
+
+                if (page.Count < batchSize)
+                {
+                    yield break;
+                }
+            }
+        }
+        finally
+        {
+            if (relational)
+            {
+                await database.CloseConnectionAsync().ConfigureAwait(false);
             }
         }
     }

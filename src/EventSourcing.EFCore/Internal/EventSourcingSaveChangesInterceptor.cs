@@ -28,17 +28,17 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
     {
         var writer = Writer(eventData);
-        writer.AfterSave(eventData.Context!);
+        var carried = writer.AfterSave(eventData.Context!);
         writer.PruneSnapshots(eventData.Context!);
-        return result;
+        return result + carried;
     }
 
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
         var writer = Writer(eventData);
-        writer.AfterSave(eventData.Context!);
+        var carried = writer.AfterSave(eventData.Context!);
         await writer.PruneSnapshotsAsync(eventData.Context!).ConfigureAwait(false);
-        return result;
+        return result + carried;
     }
 
     public override void SaveChangesFailed(DbContextErrorEventData eventData)

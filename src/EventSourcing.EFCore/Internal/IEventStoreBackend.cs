@@ -29,6 +29,22 @@ internal interface IEventStoreBackend
     Task<StoreState> ReadAfterFailureAsync(
         DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Returns true when the backend's command batch writes all event rows of a SaveChanges from ONE tracked row (the
+    /// carrier, <see cref="SaveInProgress.Rows"/>[0]) with the others taken from <see cref="SaveInProgress.Rows"/>, so
+    /// that EF tracks and plans one entity per save instead of one per event. Default: false (one entity per event).
+    /// </summary>
+    bool CarriesEventRows(EventStoreModel model) => false;
+
+    /// <summary>
+    /// Streams the rows a replay needs (sequence, type name, payload, time) of <paramref name="streamId"/> from
+    /// <paramref name="fromVersion"/> to <paramref name="toVersion"/> in version order, in one query. Default: a compiled,
+    /// no-tracking EF query; a backend may read more directly.
+    /// </summary>
+    IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
+        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, CancellationToken cancellationToken)
+        => CompiledEventQueries.ReadForReplayAsync(context, streamId, fromVersion, toVersion, cancellationToken);
+
     /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
     Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken);

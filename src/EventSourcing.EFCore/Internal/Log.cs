@@ -70,4 +70,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 470024, EventName = "EventSourcing.ProjectionHostStarted", Level = LogLevel.Information,
         Message = "Running catch-up projections {Projections} of {Context}.")]
     public static partial void ProjectionHostStarted(ILogger logger, string projections, string context);
+
+    public static void EventsImported(this IDiagnosticsLogger<DbLoggerCategory.Update> logger, int streams, long events)
+        => EventsImported(logger.Logger, streams, events);
+
+    [LoggerMessage(EventId = 470040, EventName = "EventSourcing.EventsImported", Level = LogLevel.Information,
+        Message = "Imported {EventCount} events in {StreamCount} new streams.")]
+    private static partial void EventsImported(ILogger logger, int streamCount, long eventCount);
 }

@@ -23,6 +23,18 @@ internal sealed class SaveInProgress(
 
     public IReadOnlyList<EntityEntry> Entries { get; } = entries;
 
+    /// <summary>
+    /// Gets every event row of the save, in staging order. When the backend carries event rows, only the first is
+    /// tracked (<see cref="Entries"/>) and its command batch writes them all; otherwise each row is tracked.
+    /// </summary>
+    public IReadOnlyList<Storage.StoredEvent> Rows { get; init; } = [];
+
+    /// <summary>Gets the number of event rows tracked by EF (all of them, or only the carrier).</summary>
+    public int TrackedRows { get; init; }
+
+    /// <summary>Gets the number of rows written but not tracked (carried by the first), which SaveChanges' count leaves out.</summary>
+    public int CarriedRows => Rows.Count - TrackedRows;
+
     public void ReleaseGuard()
     {
         _guard?.Dispose();

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using EventSourcing.EFCore.Benchmarks;
+using Npgsql;
+
+// EventSourcing.EFCore benchmark: the library against the raw Npgsql ceiling and a naive EF Core mapping.
+//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--connection <cs>] [--out <dir>] [--only A,B,…]
+// Normally started by eng/bench.sh, which also starts a throwaway PostgreSQL.
+var settings = BenchSettings.Full;
+var connection = Environment.GetEnvironmentVariable("EVENTSOURCING_BENCH_POSTGRES");
+var output = Path.Combine("artifacts", "bench");
+HashSet<string>? only = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--quick": settings = BenchSettings.Quick; break;
+        case "--connection": connection = args[++i]; break;
+        case "--out": output = args[++i]; break;
+        case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
+        default:
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F]");
+            return 2;
+    }
+}
+
+if (string.IsNullOrWhiteSpace(connection))
+{
+    Console.Error.WriteLine("Set EVENTSOURCING_BENCH_POSTGRES or pass --connection (eng/bench.sh starts a throwaway server).");
+    return 2;
+}
+
+bool Wanted(string id) => only is null || only.Contains(id);
+
+var total = Stopwatch.StartNew();
+var machine = Report.Machine();
+string postgres;
+await using (var server = NpgsqlDataSource.Create(connection))
+{
+    await using var command = server.CreateCommand(
+        "SELECT split_part(version(), ' on ', 1) || '; fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit') || ', shared_buffers=' || current_setting('shared_buffers')");
+    postgres = (string)(await command.ExecuteScalarAsync())!;
+}
+
+Console.WriteLine($"EventSourcing.EFCore benchmark, {settings.Mode} run");
+Console.WriteLine($"  {machine}");
+Console.WriteLine($"  {postgres}");
+var results = new List<ScenarioResult>();
+
+if (Wanted("A") || Wanted("B") || Wanted("D"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_append");
+    var appends = new AppendScenarios(db, settings);
+    if (Wanted("A"))
+    {
+        results.Add(await appends.SingleEventAsync());
+    }
+
+    if (Wanted("B"))
+    {
+        results.Add(await appends.BatchAsync());
+    }
+
+    if (Wanted("D"))
+    {
+        results.Add(await appends.ConcurrentOwnStreamsAsync());
+        results.Add(await appends.ConcurrentHotStreamAsync());
+    }
+}
+
+if (Wanted("E") || Wanted("F"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_read");
+    var reads = new ReadScenarios(db, settings);
+    await reads.SeedAsync();
+    if (Wanted("E"))
+    {
+        results.AddRange(await reads.LoadsAsync());
+    }
+
+    if (Wanted("F"))
+    {
+        results.Add(await reads.ReadAllAsync());
+    }
+}
+
+if (Wanted("C"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_import");
+    results.Add(await new ImportScenario(db, settings).RunAsync());
+}
+
+results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+Report.Write(output, settings, machine, postgres, results, total.Elapsed);
+return 0;

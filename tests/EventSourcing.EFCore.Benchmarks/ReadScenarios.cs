@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Benchmarks;
+
+/// <summary>
+/// Scenarios E (aggregate loads of 1,000 / 10,000 / 100,000 events without snapshot) and F (read-all in pages through
+/// the gap-safe reader against raw keyset paging by position), on one seeded database.
+/// </summary>
+public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
+{
+    private readonly Dictionary<int, Guid> _streams = [];
+
+    /// <summary>Seeds one stream per load size plus 100-event filler streams up to the read-all size, with binary COPY.</summary>
+    public async Task SeedAsync()
+    {
+        var sw = Stopwatch.StartNew();
+        foreach (var size in settings.LoadSizes)
+        {
+            var id = Guid.CreateVersion7();
+            _streams[size] = id;
+            await RawEventStore.CopyAsync(db.DataSource, [(id.ToString(), Events(id, size))]);
+        }
+
+        var remaining = settings.ReadAllEvents - settings.LoadSizes.Sum();
+        while (remaining > 0)
+        {
+            // 100 streams of 100 events per COPY: many transactions, as in a real store.
+            var chunk = new List<(string, IReadOnlyList<object>)>();
+            for (var i = 0; i < 100 && remaining > 0; i++)
+            {
+                var id = Guid.CreateVersion7();
+                var n = Math.Min(100, remaining);
+                chunk.Add((id.ToString(), Events(id, n)));
+                remaining -= n;
+            }
+
+            await RawEventStore.CopyAsync(db.DataSource, chunk);
+        }
+
+        await db.AnalyzeAsync();
+        Console.WriteLine($"  seeded {await db.CountAsync():N0} events in {sw.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private static object[] Events(Guid id, int n)
+    {
+        var events = new object[n];
+        for (var i = 0; i < n; i++)
+        {
+            events[i] = BenchEvents.Create(id, i + 1);
+        }
+
+        return events;
+    }
+
+    // ------------------------------------------------------------------ E
+
+    public async Task<List<ScenarioResult>> LoadsAsync()
+    {
+        var results = new List<ScenarioResult>();
+        var index = 1;
+        foreach (var size in settings.LoadSizes)
+        {
+            var id = _streams[size];
+            var loads = settings.LoadsPerRun(size);
+            var result = new ScenarioResult($"E{index++}", $"aggregate load, {size:N0} events, no snapshot", "events/s", new Target(1 / 1.15, "time ≤ 1.15× raw"), timeRatio: true);
+            results.Add(await Bench.RunAsync(result, settings.LoadRuns, [
+                Loads(Bench.Library, size, loads, async () =>
+                {
+                    await using var context = db.Library.CreateDbContext();
+                    var account = await context.Aggregates<Account>().LoadAsync(id);
+                    return account.Operations;
+                }),
+                Loads(Bench.Raw, size, loads, async () => (await RawEventStore.LoadAsync(db.DataSource, id.ToString())).Operations),
+                Loads(Bench.Naive, size, loads, async () =>
+                {
+                    await using var context = db.Naive.CreateDbContext();
+                    var streamId = id.ToString();
+                    var rows = await context.Events.Where(e => e.StreamType == BenchEvents.StreamType && e.StreamId == streamId).OrderBy(e => e.Sequence).ToListAsync();
+                    var state = new AccountState();
+                    foreach (var row in rows)
+                    {
+                        state.Apply(BenchEvents.Deserialize(row.EventType, row.Payload));
+                    }
+
+                    return state.Operations;
+                }),
+            ]));
+        }
+
+        // ---- SNAPSHOT CASE: add here after merging the snapshots branch (main) ------------------------------------------
+        // E4 "aggregate load, 1,000,000 events with a recent snapshot", target p50 < 2 ms:
+        //   1. seed one 1,000,000-event stream with RawEventStore.CopyAsync (as above) into this database;
+        //   2. configure the library options in BenchDatabase with es.SnapshotEvery(n) and take the snapshot with
+        //      db.Aggregates<Account>().SnapshotAsync(id, ct), then append a short tail (e.g. 10 events);
+        //   3. add Loads(Bench.Library, …) timing LoadAsync(id) and a raw variant that reads the snapshot row and the tail
+        //      (sequence > snapshot version) and folds them; report p50 from result.Percentile(Bench.Library, 50).
+        // Until then the report lists E4 as not measured.
+        return results;
+    }
+
+    private static Variant Loads(string name, int size, int loads, Func<Task<long>> load)
+        => new(name, async run =>
+        {
+            var n = run < 0 ? Math.Max(loads, 40) : loads; // warm-up: enough loads for tiered JIT to optimize the path
+            var sample = new RunSample();
+            sample.Start();
+            for (var i = 0; i < n; i++)
+            {
+                var t = Stopwatch.GetTimestamp();
+                var operations = await load();
+                sample.AddLatency(t);
+                if (operations != size)
+                {
+                    throw new InvalidOperationException($"{name} loaded {operations} events, expected {size}.");
+                }
+            }
+
+            sample.Stop();
+            sample.Units = (long)n * size;
+            return sample;
+        });
+
+    // ------------------------------------------------------------------ F
+
+    public Task<ScenarioResult> ReadAllAsync()
+    {
+        var total = settings.ReadAllEvents;
+        var pageSize = settings.ReadAllPageSize;
+        var result = new ScenarioResult("F", $"read-all {total:N0} events, pages of {pageSize:N0}", "events/s", new Target(0.85, "≥ 0.85"), timeRatio: false);
+        return Bench.RunAsync(result, settings.ReadAllRuns, [
+            Reads(Bench.Library, total, pageSize, async (limit, onPage) =>
+            {
+                await using var context = db.Library.CreateDbContext();
+                long count = 0;
+                await foreach (var e in context.Events().ReadAllAsync(GlobalCheckpoint.Start, pageSize))
+                {
+                    GC.KeepAlive(e);
+                    if (++count % pageSize == 0)
+                    {
+                        onPage();
+                    }
+
+                    if (count >= limit)
+                    {
+                        break;
+                    }
+                }
+
+                return count;
+            }),
+            Reads(Bench.Raw, total, pageSize, (limit, onPage) => RawEventStore.ReadAllAsync(db.DataSource, pageSize, limit, onPage)),
+            Reads(Bench.Naive, total, pageSize, async (limit, onPage) =>
+            {
+                long count = 0;
+                long after = 0;
+                while (count < limit)
+                {
+                    await using var context = db.Naive.CreateDbContext();
+                    var page = await context.Events.Where(e => e.GlobalPosition > after).OrderBy(e => e.GlobalPosition).Take(pageSize).ToListAsync();
+                    foreach (var row in page)
+                    {
+                        GC.KeepAlive(BenchEvents.Deserialize(row.EventType, row.Payload));
+                        after = row.GlobalPosition;
+                    }
+
+                    count += page.Count;
+                    onPage();
+                    if (page.Count < pageSize)
+                    {
+                        break;
+                    }
+                }
+
+                return count;
+            }),
+        ]);
+    }
+
+    private static Variant Reads(string name, long total, int pageSize, Func<long, Action, Task<long>> read)
+        => new(name, async run =>
+        {
+            var limit = run < 0 ? Math.Min(total, 20L * pageSize) : total;
+            var sample = new RunSample();
+            sample.Start();
+            var t = Stopwatch.GetTimestamp();
+            var count = await read(limit, () =>
+            {
+                sample.AddLatency(t);
+                t = Stopwatch.GetTimestamp();
+            });
+            sample.Stop();
+            if (count != limit)
+            {
+                throw new InvalidOperationException($"{name} read {count} events, expected {limit}.");
+            }
+
+            sample.Units = count;
+            return sample;
+        });
+}
