@@ -101,6 +101,9 @@ public sealed class AccountState
 
     public long Operations { get; private set; }
 
+    /// <summary>Starts from a snapshot's values (the raw variant of the snapshotted load).</summary>
+    public void Restore(Guid id, decimal balance, long operations) => (Id, Balance, Operations) = (id, balance, operations);
+
     public void Apply(object e)
     {
         switch (e)

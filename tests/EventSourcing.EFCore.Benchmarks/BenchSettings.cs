@@ -19,7 +19,8 @@ public sealed record BenchSettings(
     int[] LoadSizes,
     int ReadAllRuns,
     int ReadAllEvents,
-    int ReadAllPageSize)
+    int ReadAllPageSize,
+    int SnapshotStreamEvents)
 {
     public static BenchSettings Quick { get; } = new(
         Mode: "quick",
@@ -39,7 +40,8 @@ public sealed record BenchSettings(
         LoadSizes: [1_000, 10_000, 100_000],
         ReadAllRuns: 3,
         ReadAllEvents: 200_000,
-        ReadAllPageSize: 1_000);
+        ReadAllPageSize: 1_000,
+        SnapshotStreamEvents: 50_000);
 
     public static BenchSettings Full { get; } = new(
         Mode: "full",
@@ -59,7 +61,8 @@ public sealed record BenchSettings(
         LoadSizes: [1_000, 10_000, 100_000],
         ReadAllRuns: 5,
         ReadAllEvents: 2_000_000,
-        ReadAllPageSize: 1_000);
+        ReadAllPageSize: 1_000,
+        SnapshotStreamEvents: 1_000_000);
 
     /// <summary>How many loads of a stream of <paramref name="size"/> events make one run.</summary>
     public int LoadsPerRun(int size) => Math.Max(1, (Mode == "quick" ? 5_000 : 20_000) / size);

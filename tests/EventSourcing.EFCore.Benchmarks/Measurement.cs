@@ -49,7 +49,8 @@ public sealed class RunSample
 public sealed record Variant(string Name, Func<int, Task<RunSample>> RunAsync);
 
 /// <summary>What a scenario must reach: the median of library/raw rate ratios.</summary>
-public sealed record Target(double MinRatio, string Text);
+/// <summary>A scenario's target: a minimum library/raw ratio, or (when set) a maximum library p50 latency in ms.</summary>
+public sealed record Target(double MinRatio, string Text, double? MaxLibraryP50Ms = null);
 
 /// <summary>The outcome of one scenario: samples per variant, interleaved run by run.</summary>
 public sealed class ScenarioResult(string id, string title, string unit, Target? target, bool timeRatio)
@@ -89,7 +90,12 @@ public sealed class ScenarioResult(string id, string title, string unit, Target?
         return Stats.Median(samples.Zip(raw, (s, r) => s.Rate / r.Rate));
     }
 
-    public bool? Met => Target is null ? null : Ratio(Bench.Library) >= Target.MinRatio;
+    public bool? Met => Target switch
+    {
+        null => null,
+        { MaxLibraryP50Ms: { } max } => Percentile(Bench.Library, 50) < max,
+        _ => Ratio(Bench.Library) >= Target.MinRatio,
+    };
 }
 
 public static class Stats

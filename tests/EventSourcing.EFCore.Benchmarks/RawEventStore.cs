@@ -127,6 +127,41 @@ public static class RawEventStore
         return state;
     }
 
+    /// <summary>Loads from the newest snapshot row (the library's es_snapshots table) and the events after it.</summary>
+    public static async Task<AccountState> LoadFromSnapshotAsync(NpgsqlDataSource dataSource, string streamId)
+    {
+        var state = new AccountState();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        long version;
+        await using (var snapshot = new NpgsqlCommand(
+            "SELECT version, state::text FROM es_snapshots WHERE stream_type = $1 AND stream_id = $2 ORDER BY version DESC LIMIT 1", connection))
+        {
+            snapshot.Parameters.Add(new NpgsqlParameter<string> { TypedValue = BenchEvents.StreamType });
+            snapshot.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+            await snapshot.PrepareAsync();
+            await using var reader = await snapshot.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            version = reader.GetInt64(0);
+            using var json = System.Text.Json.JsonDocument.Parse(reader.GetString(1));
+            var root = json.RootElement;
+            state.Restore(root.GetProperty("Id").GetGuid(), root.GetProperty("Balance").GetDecimal(), root.GetProperty("Operations").GetInt64());
+        }
+
+        await using var tail = new NpgsqlCommand(
+            "SELECT event_type, payload::text FROM es_events WHERE stream_type = $1 AND stream_id = $2 AND sequence > $3 ORDER BY sequence", connection);
+        tail.Parameters.Add(new NpgsqlParameter<string> { TypedValue = BenchEvents.StreamType });
+        tail.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        tail.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+        await tail.PrepareAsync();
+        await using var rows = await tail.ExecuteReaderAsync(CommandBehavior.SequentialAccess);
+        while (await rows.ReadAsync())
+        {
+            state.Apply(BenchEvents.Deserialize(rows.GetString(0), rows.GetString(1)));
+        }
+
+        return state;
+    }
+
     /// <summary>Reads every event by keyset paging on the position, deserializing each; returns the count.</summary>
     public static async Task<long> ReadAllAsync(NpgsqlDataSource dataSource, int pageSize, long limit, Action onPage)
     {

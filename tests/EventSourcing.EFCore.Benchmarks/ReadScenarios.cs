@@ -4,12 +4,16 @@ using Microsoft.EntityFrameworkCore;
 namespace EventSourcing.EFCore.Benchmarks;
 
 /// <summary>
-/// Scenarios E (aggregate loads of 1,000 / 10,000 / 100,000 events without snapshot) and F (read-all in pages through
+/// Scenarios E (aggregate loads of 1,000 / 10,000 / 100,000 events without snapshot, and of a long stream with a
+/// recent snapshot) and F (read-all in pages through
 /// the gap-safe reader against raw keyset paging by position), on one seeded database.
 /// </summary>
 public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
 {
+    private const int SnapshotTail = 10;
+
     private readonly Dictionary<int, Guid> _streams = [];
+    private Guid _snapshotted;
 
     /// <summary>Seeds one stream per load size plus 100-event filler streams up to the read-all size, with binary COPY.</summary>
     public async Task SeedAsync()
@@ -22,7 +26,17 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
             await RawEventStore.CopyAsync(db.DataSource, [(id.ToString(), Events(id, size))]);
         }
 
-        var remaining = settings.ReadAllEvents - settings.LoadSizes.Sum();
+        // E4: one long stream, snapshotted near its end by the library (the snapshot replays it once), then a short tail.
+        _snapshotted = Guid.CreateVersion7();
+        await RawEventStore.CopyAsync(db.DataSource, [(_snapshotted.ToString(), Events(_snapshotted, settings.SnapshotStreamEvents))]);
+        await using (var context = db.Library.CreateDbContext())
+        {
+            await context.Aggregates<Account>().SnapshotAsync(_snapshotted);
+            var tail = Enumerable.Range(settings.SnapshotStreamEvents + 1, SnapshotTail).Select(i => BenchEvents.Create(_snapshotted, i)).ToArray();
+            await context.Events().AppendAsync(StreamId.For<Account>(_snapshotted), ExpectedVersion.Exactly(settings.SnapshotStreamEvents), tail);
+        }
+
+        var remaining = settings.ReadAllEvents - settings.LoadSizes.Sum() - settings.SnapshotStreamEvents - SnapshotTail;
         while (remaining > 0)
         {
             // 100 streams of 100 events per COPY: many transactions, as in a real store.
@@ -88,14 +102,21 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
             ]));
         }
 
-        // ---- SNAPSHOT CASE: add here after merging the snapshots branch (main) ------------------------------------------
-        // E4 "aggregate load, 1,000,000 events with a recent snapshot", target p50 < 2 ms:
-        //   1. seed one 1,000,000-event stream with RawEventStore.CopyAsync (as above) into this database;
-        //   2. configure the library options in BenchDatabase with es.SnapshotEvery(n) and take the snapshot with
-        //      db.Aggregates<Account>().SnapshotAsync(id, ct), then append a short tail (e.g. 10 events);
-        //   3. add Loads(Bench.Library, …) timing LoadAsync(id) and a raw variant that reads the snapshot row and the tail
-        //      (sequence > snapshot version) and folds them; report p50 from result.Percentile(Bench.Library, 50).
-        // Until then the report lists E4 as not measured.
+        // E4: the snapshotted stream: the library reads the snapshot and the tail; raw reads the snapshot row and the tail
+        // with two prepared commands and folds them into the same state.
+        var total = settings.SnapshotStreamEvents + SnapshotTail;
+        var snapshotLoads = Math.Max(50, settings.LoadsPerRun(1_000));
+        var e4 = new ScenarioResult(
+            $"E{index}", $"aggregate load, {settings.SnapshotStreamEvents:N0} events with a snapshot {SnapshotTail} events from the end", "events/s",
+            new Target(0, "p50 < 2 ms", MaxLibraryP50Ms: 2), timeRatio: true);
+        results.Add(await Bench.RunAsync(e4, settings.LoadRuns, [
+            Loads(Bench.Library, total, snapshotLoads, async () =>
+            {
+                await using var context = db.Library.CreateDbContext();
+                return (await context.Aggregates<Account>().LoadAsync(_snapshotted)).Operations;
+            }),
+            Loads(Bench.Raw, total, snapshotLoads, async () => (await RawEventStore.LoadFromSnapshotAsync(db.DataSource, _snapshotted.ToString())).Operations),
+        ]));
         return results;
     }
 

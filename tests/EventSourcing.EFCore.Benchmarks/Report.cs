@@ -61,7 +61,6 @@ public static class Report
             b.AppendLine(Inv, $"| {r.Id} | {r.Title} | {Rate(r, Bench.Library)} | {Rate(r, Bench.Raw)} | {Rate(r, Bench.Naive)} | {ratioText} | {naive} | {r.Target?.Text ?? "–"} | {met} |");
         }
 
-        b.AppendLine("| E4 | aggregate load, 1,000,000 events with a recent snapshot | not measured: snapshots are not on this branch | | | | | p50 < 2 ms | – |");
         b.AppendLine();
         b.AppendLine("Rates are events/s (loads: events replayed per second). Latency per operation (one SaveChanges, one load, one page), p50 / p99 in ms:");
         b.AppendLine();

@@ -102,3 +102,38 @@ public sealed class SnapshotShapeTests
         public long Count => _count;
     }
 }
+
+public sealed class SnapshotSerializerTests
+{
+    [Test]
+    public void Snapshots_round_trip_with_a_source_generated_context_that_lists_only_the_event_types()
+    {
+        var serializer = new SnapshotSerializer(new System.Text.Json.JsonSerializerOptions { TypeInfoResolver = OnlyEventsContext.Default });
+        var ledger = Ledger.Create(Guid.NewGuid(), 42, 12.5m, ["a", "b"]);
+        var json = serializer.Serialize(ledger);
+        var copy = (Ledger)serializer.Deserialize(typeof(Ledger), json);
+        Assert.That(copy.Describe(), Is.EqualTo(ledger.Describe()));
+    }
+
+    private sealed class Ledger : AggregateRoot<Guid>
+    {
+        private readonly List<string> _notes = [];
+        private long _count;
+
+        public decimal Total { get; private set; }
+
+        public static Ledger Create(Guid id, long count, decimal total, IEnumerable<string> notes)
+        {
+            var ledger = new Ledger { Id = id, _count = count, Total = total };
+            ledger._notes.AddRange(notes);
+            return ledger;
+        }
+
+        public string Describe() => $"{Id} {_count} {Total} {string.Join(",", _notes)}";
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(SnapshotEventOnly))]
+internal sealed partial class OnlyEventsContext : System.Text.Json.Serialization.JsonSerializerContext;
+
+public sealed record SnapshotEventOnly(string Name);

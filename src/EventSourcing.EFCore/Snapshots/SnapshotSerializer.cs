@@ -18,7 +18,11 @@ internal sealed class SnapshotSerializer
     public SnapshotSerializer(JsonSerializerOptions? userOptions)
     {
         var baseOptions = userOptions ?? new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        var inner = baseOptions.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver();
+        // The user's resolver first (their converters and source-generated contexts), then reflection for the field
+        // types a source-generated context for events does not list (long, decimal, collections of the state …).
+        var inner = baseOptions.TypeInfoResolver is { } user
+            ? JsonTypeInfoResolver.Combine(user, new DefaultJsonTypeInfoResolver())
+            : new DefaultJsonTypeInfoResolver();
         _options = new JsonSerializerOptions(baseOptions) { TypeInfoResolver = new AggregateStateResolver(inner) };
         _options.MakeReadOnly();
     }
