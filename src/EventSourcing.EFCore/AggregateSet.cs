@@ -120,17 +120,23 @@ public sealed class AggregateSet<TAggregate>
     private async Task<TAggregate?> ReplayAsync(StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
         TAggregate? aggregate = null;
-        await foreach (var e in _events.ReadForReplayAsync(streamId, 1, toVersion, cancellationToken).ConfigureAwait(false))
+        IRehydratable? rehydratable = null;
+        await _events.ReplayAsync(streamId, 1, toVersion, e =>
         {
             if (asOf is { } until && e.Timestamp > until)
             {
-                break;
+                return false;
             }
 
-            aggregate ??= Create();
-            var rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
+            if (rehydratable is null)
+            {
+                aggregate = Create();
+                rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
+            }
+
             rehydratable.Replay(e.Data);
-        }
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
 
         if (aggregate is not null && aggregate.StreamId != streamId)
         {
