@@ -166,17 +166,25 @@ public sealed class AggregateSet<TAggregate>
         }
 
         var from = (aggregate?.Version ?? 0) + 1;
-        var tail = toVersion < from ? AsyncEnumerable.Empty<ReplayEvent>() : _events.ReadForReplayAsync(streamId, from, toVersion, cancellationToken);
-        await foreach (var e in tail.ConfigureAwait(false))
+        if (!(toVersion < from))
         {
-            if (asOf is { } until && e.Timestamp > until)
+            var rehydratable = aggregate as IRehydratable;
+            await _events.ReplayAsync(streamId, from, toVersion, e =>
             {
-                break;
-            }
+                if (asOf is { } until && e.Timestamp > until)
+                {
+                    return false;
+                }
 
-            aggregate ??= Create();
-            var rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
-            rehydratable.Replay(e.Data);
+                if (rehydratable is null)
+                {
+                    aggregate = Create();
+                    rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
+                }
+
+                rehydratable.Replay(e.Data);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
         }
 
         if (aggregate is not null && aggregate.StreamId != streamId)

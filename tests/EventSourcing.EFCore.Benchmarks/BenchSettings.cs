@@ -49,7 +49,7 @@ public sealed record BenchSettings(
         SingleAppendsPerRun: 400,
         BatchSavesPerRun: 25,
         BatchSize: 100,
-        ImportRuns: 5,
+        ImportRuns: 3,
         ImportEvents: 1_000_000,
         ImportStreams: 10_000,
         NaiveImportDivisor: 10,
@@ -59,7 +59,7 @@ public sealed record BenchSettings(
         HotAppendsPerWriter: 20,
         LoadRuns: 11,
         LoadSizes: [1_000, 10_000, 100_000],
-        ReadAllRuns: 5,
+        ReadAllRuns: 3,
         ReadAllEvents: 2_000_000,
         ReadAllPageSize: 1_000,
         SnapshotStreamEvents: 1_000_000);

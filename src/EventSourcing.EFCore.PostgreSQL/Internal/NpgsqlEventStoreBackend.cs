@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using EventSourcing.EFCore.Internal;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -175,11 +174,11 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
     private const string ReplaySqlAnnotation = "EventSourcing:Npgsql:ReplaySql";
 
     /// <summary>
-    /// Streams a replay's rows with one prepared command on the context's connection (and transaction), read
+    /// Reads a replay's rows with one prepared command on the context's connection (and transaction), read
     /// sequentially: no EF materialization per row, no parse and plan per load.
     /// </summary>
-    public async IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
-        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task ReplayAsync(
+        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, Func<ReplayRow, bool> onRow, CancellationToken cancellationToken)
     {
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -198,7 +197,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3));
+                if (!onRow(new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3))))
+                {
+                    break;
+                }
             }
         }
         finally

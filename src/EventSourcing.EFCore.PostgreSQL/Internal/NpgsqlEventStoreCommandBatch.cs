@@ -93,6 +93,8 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
             return;
         }
 
+        // With async: false every step runs synchronously (Read, NextResult), so the task is already complete here:
+        // this is Npgsql's own Consume pattern, not blocking on asynchronous I/O.
         ConsumeAsync(reader, async: false, CancellationToken.None).GetAwaiter().GetResult();
     }
 

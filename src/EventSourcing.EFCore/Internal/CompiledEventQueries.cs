@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -34,14 +33,17 @@ internal sealed class CompiledEventQueries
                 .OrderBy(e => e.Sequence)
                 .Select(e => new ReplayRow(e.Sequence, e.EventType, e.Payload, e.CreatedAt)));
 
-    /// <summary>Streams <see cref="StreamForReplay"/> for <paramref name="context"/>'s model.</summary>
-    public static async IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
-        DbContext context, StreamId streamId, long fromVersion, long toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Runs <see cref="StreamForReplay"/> for <paramref name="context"/>'s model, handing each row to <paramref name="onRow"/> until it returns false.</summary>
+    public static async Task ReplayAsync(
+        DbContext context, StreamId streamId, long fromVersion, long toVersion, Func<ReplayRow, bool> onRow, CancellationToken cancellationToken)
     {
         var rows = Get(context.Model).StreamForReplay(context, streamId.Type, streamId.Id, fromVersion, toVersion);
         await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            yield return row;
+            if (!onRow(row))
+            {
+                break;
+            }
         }
     }
 

@@ -56,18 +56,16 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
     }
 
     /// <summary>
-    /// Reads a stream's events for replaying an aggregate: one compiled, streamed, no-tracking query of only the columns a
-    /// replay needs (no envelope, no metadata), until the range ends. Gaps are reported as corruption, as in
-    /// <see cref="ReadStreamAsync"/>.
+    /// Replays a stream's events into <paramref name="apply"/> (until it returns false): one query of only the columns
+    /// a replay needs (no envelope, no metadata), each row deserialized and handed over as it is read, with no
+    /// per-event asynchronous step. Gaps are reported as corruption, as in <see cref="ReadStreamAsync"/>.
     /// </summary>
-    public async IAsyncEnumerable<ReplayEvent> ReadForReplayAsync(
-        StreamId streamId, long fromVersion, long? toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public Task ReplayAsync(StreamId streamId, long fromVersion, long? toVersion, Func<ReplayEvent, bool> apply, CancellationToken cancellationToken)
     {
         var context = Context;
         var model = EventStoreModel.Get(context.Model);
         var next = Math.Max(fromVersion, 1);
-        var rows = backend.ReadForReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, cancellationToken);
-        await foreach (var row in rows.ConfigureAwait(false))
+        return backend.ReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, row =>
         {
             if (row.Sequence != next)
             {
@@ -85,9 +83,9 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
                 throw new EventStoreCorruptionException(streamId, null, Messages.UnreadablePayload(streamId, row.Sequence, row.EventType, ex.Message), ex);
             }
 
-            yield return new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime());
             next++;
-        }
+            return apply(new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime()));
+        }, cancellationToken);
     }
 
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(

@@ -37,13 +37,14 @@ internal interface IEventStoreBackend
     bool CarriesEventRows(EventStoreModel model) => false;
 
     /// <summary>
-    /// Streams the rows a replay needs (sequence, type name, payload, time) of <paramref name="streamId"/> from
-    /// <paramref name="fromVersion"/> to <paramref name="toVersion"/> in version order, in one query. Default: a compiled,
-    /// no-tracking EF query; a backend may read more directly.
+    /// Reads the rows a replay needs (sequence, type name, payload, time) of <paramref name="streamId"/> from
+    /// <paramref name="fromVersion"/> to <paramref name="toVersion"/> in version order, in one query, handing each to
+    /// <paramref name="onRow"/> until it returns false. Default: a compiled, no-tracking EF query; a backend may read
+    /// more directly.
     /// </summary>
-    IAsyncEnumerable<ReplayRow> ReadForReplayAsync(
-        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, CancellationToken cancellationToken)
-        => CompiledEventQueries.ReadForReplayAsync(context, streamId, fromVersion, toVersion, cancellationToken);
+    Task ReplayAsync(
+        DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, Func<ReplayRow, bool> onRow, CancellationToken cancellationToken)
+        => CompiledEventQueries.ReplayAsync(context, streamId, fromVersion, toVersion, onRow, cancellationToken);
 
     /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
     Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
