@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123194555_AddEventStore")]
+    [Migration("20261123203147_AddEventStore")]
     partial class AddEventStore
     {
         /// <inheritdoc />

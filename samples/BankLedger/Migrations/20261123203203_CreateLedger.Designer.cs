@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace BankLedger.Migrations
 {
     [DbContext(typeof(LedgerDbContext))]
-    [Migration("20261123194633_CreateLedger")]
+    [Migration("20261123203203_CreateLedger")]
     partial class CreateLedger
     {
         /// <inheritdoc />

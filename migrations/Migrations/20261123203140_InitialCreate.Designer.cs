@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123194546_InitialCreate")]
+    [Migration("20261123203140_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />
