@@ -70,7 +70,7 @@ public sealed class EventBatchNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
         db.Customers.Add(new Customer { Name = "Bob", Email = Guid.NewGuid() + "@example.com" });
 
         Assert.That(await SaveAsync(db, async), Is.EqualTo(43), "42 event rows and 1 customer, as if every row were tracked");
-        Assert.That(db.ChangeTracker.Entries<Storage.StoredEvent>(), Is.Empty, "no event row stays tracked");
+        Assert.That(db.ChangeTracker.Entries<EventSourcing.EFCore.Storage.StoredEvent>(), Is.Empty, "no event row stays tracked");
         Assert.That(await ReadAllAsync(), Has.Count.EqualTo(42));
     }
 

@@ -98,7 +98,7 @@ public sealed class OutboxDispatchersNpgsqlTest : EventStoreTestBase<NpgsqlEvent
         var duplicates = published.Count - distinct;
         await using (var check = CreateContext(es => es.UseOutbox(Policy)))
         {
-            var stored = await check.Set<Storage.StoredEvent>().Select(e => e.EventId).ToListAsync();
+            var stored = await check.Set<EventSourcing.EFCore.Storage.StoredEvent>().Select(e => e.EventId).ToListAsync();
             var stats = await check.Outbox().GetStatsAsync();
             TestContext.Out.WriteLine(
                 $"outbox soak: {messages} messages, {streams} streams, {producers} producers, {dispatchers} dispatchers; "

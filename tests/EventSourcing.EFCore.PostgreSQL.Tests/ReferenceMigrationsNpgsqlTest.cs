@@ -1,10 +1,10 @@
 using System.Text;
-using EventSourcing.EFCore.PostgreSQL.Internal;
+using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using EventSourcing.EFCore.Reference;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore;
 using NUnit.Framework;
 
 namespace EventSourcing.EFCore.PostgreSQL.Tests;

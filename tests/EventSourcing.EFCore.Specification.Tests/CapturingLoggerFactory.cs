@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.EFCore.Specification.Tests;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EventSourcing.EFCore.Diagnostics.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.EFCore.Specification.Tests;

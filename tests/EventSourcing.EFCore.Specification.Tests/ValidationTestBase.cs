@@ -1,6 +1,7 @@
+using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Infrastructure;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using NUnit.Framework;
 using static EventSourcing.EFCore.ExpectedVersion;
 

@@ -1,4 +1,4 @@
-using EventSourcing.EFCore.Internal;
+using EventSourcing.EFCore.Streams.Internal;
 using NUnit.Framework;
 using static EventSourcing.EFCore.ExpectedVersion;
 

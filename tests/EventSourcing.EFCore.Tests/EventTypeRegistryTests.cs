@@ -1,4 +1,4 @@
-using EventSourcing.EFCore.Serialization;
+using EventSourcing.EFCore.Serialization.Internal;
 using NUnit.Framework;
 
 namespace EventSourcing.EFCore.Tests;

@@ -1,5 +1,6 @@
+using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Infrastructure;
-using EventSourcing.EFCore.Internal;
+using EventSourcing.EFCore.OutboxInternal;
 using Microsoft.EntityFrameworkCore;
 using NUnit.Framework;
 

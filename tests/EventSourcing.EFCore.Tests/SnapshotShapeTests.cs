@@ -1,4 +1,4 @@
-using EventSourcing.EFCore.Snapshots;
+using EventSourcing.EFCore.Snapshots.Internal;
 using NUnit.Framework;
 
 #pragma warning disable CS0649 // the shapes below are only inspected, never used

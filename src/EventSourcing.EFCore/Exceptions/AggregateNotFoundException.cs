@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 namespace EventSourcing.EFCore;
 
 /// <summary>Thrown by <c>LoadAsync</c> when the aggregate's stream has no events (or not as many as asked for).</summary>

@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore;

@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 namespace EventSourcing.EFCore;
 
 /// <summary>

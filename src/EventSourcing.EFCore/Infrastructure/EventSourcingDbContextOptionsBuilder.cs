@@ -1,9 +1,12 @@
 using System.Reflection;
 using System.Text.Json;
-using EventSourcing.EFCore.Serialization;
-using EventSourcing.EFCore.Snapshots;
-using Microsoft.EntityFrameworkCore;
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.OutboxInternal;
+using EventSourcing.EFCore.Serialization.Internal;
+using EventSourcing.EFCore.Snapshots.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Infrastructure;
 
@@ -245,7 +248,7 @@ public sealed class EventSourcingDbContextOptionsBuilder : IEventSourcingDbConte
     public EventSourcingDbContextOptionsBuilder UseOutbox(Action<OutboxOptionsBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        var current = _optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>()?.Outbox ?? new Internal.OutboxSettings();
+        var current = _optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>()?.Outbox ?? new OutboxSettings();
         var outbox = new OutboxOptionsBuilder(current);
         configure(outbox);
         return WithOption(e => e.WithOutbox(outbox.Settings));

@@ -1,0 +1,178 @@
+namespace EventSourcing.EFCore.Diagnostics.Internal;
+
+/// <summary>Every message the library puts in an exception, in one place.</summary>
+internal static class Messages
+{
+    public const string DefaultStreamId = "The stream id is default(StreamId); create one with new StreamId(type, id).";
+
+    public const string NotACheckpoint = "The object is not a GlobalCheckpoint.";
+
+    public const string EventStoreNotInModel =
+        "The event store is not part of this DbContext's model. Call modelBuilder.IncludeEventStore() in OnModelCreating "
+        + "and add a migration (dotnet ef migrations add AddEventStore).";
+
+    public const string RelationalProviderNeedsBackend =
+        "UseEventSourcing is configured on a relational database provider without a backend. On PostgreSQL call "
+        + "UseEventSourcing(es => es.UsePostgreSql()) (package EventSourcing.EFCore.PostgreSQL); other relational providers are not supported.";
+
+    public static string EventSourcingNotConfigured(Type contextType)
+        => $"The DbContext '{contextType.Name}' is not configured for event sourcing. Call optionsBuilder.UseEventSourcing(es => ...) "
+           + "when configuring it (AddDbContext or OnConfiguring), and modelBuilder.IncludeEventStore() in OnModelCreating.";
+
+    public static string ValueTooLong(string field, int length, int max) => $"The {field} is {length} characters long; at most {max} are allowed.";
+
+    public static string ControlCharacter(string field) => $"The {field} contains control characters.";
+
+    public static string InvalidCheckpoint(string text) => $"'{text}' is not a checkpoint; expected 'transactionId:position' as written by GlobalCheckpoint.ToString().";
+
+    public static string StreamConcurrency(StreamId streamId, ExpectedVersion expected, long? actual)
+        => $"Stream '{streamId}' was expected at version {expected} but is at {(actual is { } v ? "version " + v : "no version (it has no events)")}. "
+           + "Another writer appended first: reload the stream and retry.";
+
+    public static string StreamNotFound(StreamId streamId) => $"Stream '{streamId}' has no events, but the append expected it to exist (ExpectedVersion.StreamExists).";
+
+    public static string EventsAlreadyAppended(StreamId streamId, long first, long last, long current)
+        => $"The events are already stored in stream '{streamId}' at versions {first}..{last} (the stream is at version {current}); nothing was written.";
+
+    public static string DuplicateEventId(Guid eventId, StreamId streamId, StreamId existingStream, long existingVersion)
+        => $"Event id {eventId} appended to stream '{streamId}' is already stored in stream '{existingStream}' at version {existingVersion}; nothing was written.";
+
+    public static string UnknownEventClrType(Type type)
+        => $"The event type '{type.FullName}' is not registered. Give it [EventType(\"name\")] and call es.AddEvents(assembly), or call es.MapEvent<{type.Name}>(\"name\").";
+
+    public static string UnknownEventTypeName(string name)
+        => $"A stored event has type name '{name}', which no registered event type has. Register the type under that name (AddEvents or MapEvent).";
+
+    public static string EventValidation(StreamId streamId, int index, string field, string reason)
+        => $"Event {index} of the batch for stream '{streamId}' is invalid: {field}: {reason}. Nothing was written.";
+
+    public static string EventTypeMappedTwice(Type type, string first, string second)
+        => $"The event type '{type.FullName}' is registered under two names, '{first}' and '{second}'; a type has one stored name.";
+
+    public static string EventTypeVersionedTwice(Type type, string name, int first, int second)
+        => $"The event type '{type.FullName}' is registered under '{name}' with two versions, {first} and {second}; a type has one version.";
+
+    public static string EventNameClash(string name, Type first, Type second)
+        => $"The event types '{first.FullName}' and '{second.FullName}' are both registered under the name '{name}'; each name must be unique.";
+
+    public static string UnusableEventName(Type type, string? name, string problem)
+        => $"The event type '{type.FullName}' has no usable stored name ('{name}'): {problem}.";
+
+    public static string EventTypeNotConcrete(Type type) => $"The event type '{type.FullName}' is abstract, an interface or an open generic; register concrete types.";
+
+    public static string EventVersionInvalid(Type type, int version) => $"The event type '{type.FullName}' has version {version}; versions start at 1.";
+
+    public static string MaxEventSizeInvalid(int size) => $"MaxEventSize is {size}; it must be at least 1 byte.";
+
+    public static string DuplicateIdInBatch(StreamId streamId, Guid id, int index)
+        => $"Event {index} of the batch for stream '{streamId}' repeats event id {id}; ids must be unique within a batch. Nothing was written.";
+
+    public static string TooLarge(int size, int max) => $"it is {size} bytes as JSON, over the limit of {max} bytes (MaxEventSize)";
+
+    public static string GuardTimeout(TimeSpan timeout)
+        => $"Waited {timeout.TotalSeconds:0} s for the in-process append lock of the EF InMemory event store; another context's SaveChanges did not finish.";
+
+    public static string StreamGap(StreamId streamId, long expected, long found)
+        => $"Stream '{streamId}' has no event at version {expected}; the next stored version is {found}. Stream versions must be gapless.";
+
+    public static string UnreadableEnvelope(long position, string reason) => $"The event at position {position} has an invalid stream id: {reason}";
+
+    public static string WrongStream(StreamId expected, StreamId found, long position)
+        => $"Reading stream '{expected}' returned the event at position {position}, which belongs to stream '{found}'.";
+
+    public static string UnreadablePayload(StreamId streamId, long version, string type, string reason)
+        => $"The event at version {version} of stream '{streamId}' (type '{type}') cannot be read: {reason}";
+
+    public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
+
+    public static string AggregateNotFound(Type type, StreamId streamId, long? version)
+        => version is { } v
+            ? $"The {type.Name} aggregate in stream '{streamId}' has no version {v}."
+            : $"No {type.Name} aggregate exists in stream '{streamId}' (the stream has no events).";
+
+    public static string EventHandlerMissing(Type aggregate, Type eventType)
+        => $"The aggregate '{aggregate.FullName}' has no handler for event '{eventType.FullName}'. Add an Apply({eventType.Name}) method or call On<{eventType.Name}>(...) in its constructor.";
+
+    public static string ReadOnlyAggregate(StreamId streamId)
+        => $"The aggregate of stream '{streamId}' is a read-only point-in-time view; load it with LoadAsync(id) to change it.";
+
+    public static string AggregateIdNotSet(Type type)
+        => $"The {type.Name} aggregate has no Id. Set Id in the Apply method of its creation event before raising further events or saving it.";
+
+    public static string NoParameterlessConstructor(Type type)
+        => $"The aggregate type '{type.FullName}' needs a parameterless constructor (any accessibility) so that it can be rehydrated from its events.";
+
+    public static string UnusableAggregateName(Type type, string? name, string problem)
+        => $"The aggregate type '{type.FullName}' has no usable stream type ('{name}'): {problem}.";
+
+    public static string AggregateAlreadyTracked(StreamId streamId)
+        => $"Another aggregate instance of stream '{streamId}' is already tracked by this context; use the instance LoadAsync returned.";
+
+    public static string TimestampNotUtc(string field) => $"The {field} must be UTC (offset zero).";
+
+    public static string NotRehydratable(Type type)
+        => $"The type '{type.FullName}' cannot be loaded from its events; derive it from AggregateRoot<TId>.";
+
+    public static string AggregateStreamMismatch(Type type, StreamId read, StreamId result)
+        => $"Replaying stream '{read}' produced a {type.Name} whose stream is '{result}'; its creation event must set Id to the id it was stored under.";
+
+    public static string SnapshotNotSupported(Type type)
+        => $"The type '{type.FullName}' cannot be snapshotted; snapshots are taken of aggregates derived from AggregateRoot<TId>.";
+
+    public static string SnapshotEveryInvalid(long events) => $"SnapshotEvery needs a number of events of at least 1 (got {events}).";
+
+    public static string SnapshotNotSerializable(StreamId streamId, Type type, string reason)
+        => $"The state of the {type.Name} aggregate in stream '{streamId}' cannot be serialized for a snapshot: {reason} Mark fields the snapshot must not hold [NonSerialized] (use [field: NonSerialized] on an auto-property), or configure System.Text.Json for their types.";
+
+    public static string SnapshotWrittenByOtherType(string snapshotType) => $"it was written by aggregate type '{snapshotType}'.";
+
+    public static string SnapshotVersionChanged(int stored, int current) => $"its snapshot version is {stored}, the aggregate's is {current}.";
+
+    public static string SnapshotShapeChanged(string stored, string current)
+        => $"the aggregate's fields changed since it was written (fingerprint {stored}, now {current}).";
+
+    public static string SnapshotOfOtherStream(StreamId streamId) => $"its state belongs to stream '{streamId}'.";
+
+    public static string SnapshotUnreadable(string reason) => "its state could not be deserialized: " + reason;
+
+    public static string ProjectionCannotReset(string projection)
+        => $"Projection '{projection}' cannot be rebuilt: override ResetAsync (or call OnReset in the function form) to clear its read model.";
+
+    public static string ProjectionHandlerTwice(string projection, Type eventType)
+        => $"Projection '{projection}' already has a handler for '{eventType.Name}'; register one handler per event type.";
+
+    public static string ProjectionContextMismatch(string projection, Type expected, Type actual)
+        => $"Projection '{projection}' works on a {expected.Name}, but it is registered on a {actual.Name}; register it where {expected.Name} is configured.";
+
+    public static string ProjectionNameTaken(string projection)
+        => $"A projection named '{projection}' is already registered; projection names must be unique (they key the checkpoints).";
+
+    public static string ProjectionNotRegistered(string projection)
+        => $"No catch-up projection named '{projection}' is registered on this context. Call es.AddProjection<T>() in UseEventSourcing(es => ...).";
+
+    public static string ProjectionIsInline(string projection)
+        => $"Projection '{projection}' is registered inline: it runs inside SaveChanges and has no checkpoint. Register it with es.AddProjection<T>() to catch it up.";
+
+    public static string InlineProjectionNotSynchronous(string projection, string eventType)
+        => $"The handler of inline projection '{projection}' for '{eventType}' did not complete synchronously, so it cannot run in a synchronous "
+           + "SaveChanges. Call SaveChangesAsync, or register a synchronous handler (On<TEvent>((db, e, envelope) => ...)).";
+
+    public const string ProjectionContextHasChanges =
+        "Catching up or rebuilding a projection saves the context it runs on, which has unsaved changes or staged events. "
+        + "Save them first, or use a separate context for projections.";
+
+    public static string ProjectionFailed(string projection, RecordedEvent envelope, GlobalCheckpoint? checkpoint, Exception inner)
+        => $"Projection '{projection}' failed on event {envelope.StreamId}@{envelope.Version} (type '{envelope.EventType}', "
+           + (checkpoint is { } c
+               ? $"position {envelope.GlobalPosition}); its checkpoint stays at {c}. "
+               : "inline, position not yet assigned); nothing was written. ")
+           + $"{inner.GetType().Name}: {inner.Message}";
+
+    public static string OutboxNotConfigured(Type contextType)
+        => $"The DbContext '{contextType.Name}' has no outbox. Call UseEventSourcing(es => es.UseOutbox(o => o.PublishAll(\"destination\"))) "
+           + "(or Publish<TEvent>(...)) when configuring it.";
+
+    public const string OutboxContextBusy =
+        "The outbox dispatches, requeues and cleans up on a context without an open transaction, unsaved changes or staged events "
+        + "(its own work is committed separately). Use a fresh context, or SaveChanges / commit first.";
+}

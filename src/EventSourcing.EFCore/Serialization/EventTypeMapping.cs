@@ -1,4 +1,0 @@
-namespace EventSourcing.EFCore.Serialization;
-
-/// <summary>One registered event type: the CLR type, its stable stored name and its schema version.</summary>
-internal sealed record EventTypeMapping(Type ClrType, string Name, int Version);

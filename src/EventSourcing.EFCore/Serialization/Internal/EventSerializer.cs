@@ -1,0 +1,41 @@
+using System.Text;
+using System.Text.Json;
+
+namespace EventSourcing.EFCore.Serialization.Internal;
+
+/// <summary>
+/// Turns event objects and metadata into the JSON the events table stores, and back, with System.Text.Json.
+/// </summary>
+internal sealed class EventSerializer
+{
+    private static readonly JsonSerializerOptions MetadataOptions = new();
+
+    public EventSerializer(JsonSerializerOptions options) => Options = options;
+
+    public JsonSerializerOptions Options { get; }
+
+    public string Serialize(object data, Type type) => JsonSerializer.Serialize(data, type, Options);
+
+    public object Deserialize(string payload, Type type)
+        => JsonSerializer.Deserialize(payload, type, Options)
+           ?? throw new JsonException("The payload is the JSON literal null.");
+
+    public static int Utf8Length(string json) => Encoding.UTF8.GetByteCount(json);
+
+    public static string? SerializeMetadata(IReadOnlyDictionary<string, string>? metadata)
+        => metadata is null || metadata.Count == 0 ? null : JsonSerializer.Serialize(metadata, MetadataOptions);
+
+    /// <summary>Reads a flat JSON object of strings; throws <see cref="JsonException"/> for anything else.</summary>
+    public static IReadOnlyDictionary<string, string> DeserializeMetadata(string? json)
+    {
+        if (json is null)
+        {
+            return EmptyMetadata;
+        }
+
+        return JsonSerializer.Deserialize<Dictionary<string, string>>(json, MetadataOptions)
+               ?? throw new JsonException("Metadata is the JSON literal null.");
+    }
+
+    public static IReadOnlyDictionary<string, string> EmptyMetadata { get; } = new Dictionary<string, string>(0);
+}

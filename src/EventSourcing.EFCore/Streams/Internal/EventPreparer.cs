@@ -1,0 +1,96 @@
+using System.Text.Json;
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.Infrastructure;
+using EventSourcing.EFCore.Serialization.Internal;
+
+namespace EventSourcing.EFCore.Streams.Internal;
+
+/// <summary>
+/// Validates and serializes a batch of events at append time, before any I/O: registered type, payload and
+/// metadata size, UTC timestamps, non-empty and batch-unique ids.
+/// </summary>
+internal static class EventPreparer
+{
+    public static IReadOnlyList<PreparedEvent> Prepare(EventSourcingOptionsExtension options, StreamId streamId, IEnumerable<object> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var prepared = new List<PreparedEvent>();
+        var ids = new HashSet<Guid>();
+        var now = options.TimeProvider.GetUtcNow();
+        var index = 0;
+        foreach (var item in events)
+        {
+            var e = PrepareOne(options, streamId, index, item, now);
+            if (!ids.Add(e.EventId))
+            {
+                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, e.EventId, index), nameof(events));
+            }
+
+            prepared.Add(e);
+            index++;
+        }
+
+        return prepared;
+    }
+
+    private static PreparedEvent PrepareOne(EventSourcingOptionsExtension options, StreamId streamId, int index, object? item, DateTimeOffset now)
+    {
+        if (item is null)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), "the event is null");
+        }
+
+        var envelope = item as EventData;
+        var data = envelope?.Data ?? item;
+        var mapping = options.Registry.GetByType(data.GetType());
+
+        var eventId = envelope?.EventId ?? Guid.CreateVersion7(now);
+        if (eventId == Guid.Empty)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.EventId), "the event id is empty");
+        }
+
+        var timestamp = envelope?.Timestamp ?? now;
+        if (timestamp.Offset != TimeSpan.Zero)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Timestamp), $"the timestamp has offset {timestamp.Offset}; use UTC");
+        }
+
+        string payload;
+        try
+        {
+            payload = options.Serializer.Serialize(data, mapping.ClrType);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), "it cannot be serialized to JSON: " + e.Message);
+        }
+
+        var payloadSize = EventSerializer.Utf8Length(payload);
+        if (payloadSize > options.MaxEventSize)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), Messages.TooLarge(payloadSize, options.MaxEventSize));
+        }
+
+        var metadata = envelope?.Metadata;
+        if (metadata is not null)
+        {
+            foreach (var (key, value) in metadata)
+            {
+                if (string.IsNullOrEmpty(key) || value is null)
+                {
+                    throw new EventValidationException(streamId, index, nameof(EventData.Metadata), "metadata keys must be non-empty and values non-null");
+                }
+            }
+        }
+
+        var metadataJson = EventSerializer.SerializeMetadata(metadata);
+        if (metadataJson is not null && EventSerializer.Utf8Length(metadataJson) > options.MaxEventSize)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Metadata), Messages.TooLarge(EventSerializer.Utf8Length(metadataJson), options.MaxEventSize));
+        }
+
+        return new PreparedEvent(eventId, mapping.Name, mapping.Version, data, payload, metadataJson, timestamp);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.Infrastructure;
+using EventSourcing.EFCore.Serialization.Internal;
+using EventSourcing.EFCore.Storage.Internal;
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Streams.Internal;
+
+/// <summary>
+/// Reads events of one context: a stream by version range, all events in commit order, a stream's version. Reads
+/// page until the end; nothing is silently capped. Rows become typed <see cref="RecordedEvent"/>s here.
+/// </summary>
+internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreBackend backend, IDbContextOptions options)
+{
+    internal const int StreamPageSize = 1000;
+
+    private readonly EventSourcingOptionsExtension _options = options.FindExtension<EventSourcingOptionsExtension>()!;
+
+    private DbContext Context => currentContext.Context;
+
+    public async IAsyncEnumerable<RecordedEvent> ReadStreamAsync(
+        StreamId streamId, long fromVersion, long? toVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var model = EventStoreModel.Get(Context.Model);
+        var hasTransactionId = model.Events.FindProperty(EventStoreModel.TransactionIdProperty) is not null;
+        var next = Math.Max(fromVersion, 1);
+        var last = toVersion ?? long.MaxValue;
+        while (next <= last)
+        {
+            var query = Context.Set<StoredEvent>()
+                .AsNoTracking()
+                .Where(e => e.StreamType == streamId.Type && e.StreamId == streamId.Id && e.Sequence >= next && e.Sequence <= last)
+                .OrderBy(e => e.Sequence)
+                .Take(StreamPageSize);
+            var page = hasTransactionId
+                ? await query.Select(e => new EventRow(e, EF.Property<ulong>(e, EventStoreModel.TransactionIdProperty))).ToListAsync(cancellationToken).ConfigureAwait(false)
+                : (await query.ToListAsync(cancellationToken).ConfigureAwait(false)).ConvertAll(e => new EventRow(e, 0));
+
+            foreach (var row in page)
+            {
+                if (row.Event.Sequence != next)
+                {
+                    throw new EventStoreCorruptionException(streamId, row.Event.GlobalPosition, Messages.StreamGap(streamId, next, row.Event.Sequence));
+                }
+
+                yield return ToRecordedEvent(row, streamId);
+                next++;
+            }
+
+            if (page.Count < StreamPageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replays a stream's events into <paramref name="apply"/> (until it returns false): one query of only the columns
+    /// a replay needs (no envelope, no metadata), each row deserialized and handed over as it is read, with no
+    /// per-event asynchronous step. Gaps are reported as corruption, as in <see cref="ReadStreamAsync"/>.
+    /// </summary>
+    public Task ReplayAsync(StreamId streamId, long fromVersion, long? toVersion, Func<ReplayEvent, bool> apply, CancellationToken cancellationToken)
+    {
+        var context = Context;
+        var model = EventStoreModel.Get(context.Model);
+        var next = Math.Max(fromVersion, 1);
+        return backend.ReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, row =>
+        {
+            if (row.Sequence != next)
+            {
+                throw new EventStoreCorruptionException(streamId, null, Messages.StreamGap(streamId, next, row.Sequence));
+            }
+
+            var mapping = _options.Registry.GetByName(row.EventType);
+            object data;
+            try
+            {
+                data = _options.Serializer.Deserialize(row.Payload, mapping.ClrType);
+            }
+            catch (JsonException ex)
+            {
+                throw new EventStoreCorruptionException(streamId, null, Messages.UnreadablePayload(streamId, row.Sequence, row.EventType, ex.Message), ex);
+            }
+
+            next++;
+            return apply(new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime()));
+        }, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(
+        GlobalCheckpoint checkpoint, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var model = EventStoreModel.Get(Context.Model);
+        var after = checkpoint;
+
+        // Keep the connection open from the first page to the last (not one pooled open and reset per page).
+        var database = Context.Database;
+        var relational = database.IsRelational();
+        if (relational)
+        {
+            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (true)
+            {
+                var page = await backend.ReadAllPageAsync(Context, model, after, batchSize, cancellationToken).ConfigureAwait(false);
+                foreach (var row in page)
+                {
+                    yield return ToRecordedEvent(row, expectedStream: null);
+                    after = row.Checkpoint;
+                }
+
+                if (page.Count < batchSize)
+                {
+                    yield break;
+                }
+            }
+        }
+        finally
+        {
+            if (relational)
+            {
+                await database.CloseConnectionAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<long?> GetStreamVersionAsync(StreamId streamId, CancellationToken cancellationToken)
+    {
+        EventStoreModel.Get(Context.Model);
+        return await Context.Set<StoredEvent>()
+            .AsNoTracking()
+            .Where(e => e.StreamType == streamId.Type && e.StreamId == streamId.Id)
+            .MaxAsync(e => (long?)e.Sequence, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private RecordedEvent ToRecordedEvent(EventRow row, StreamId? expectedStream)
+    {
+        var e = row.Event;
+        StreamId streamId;
+        try
+        {
+            streamId = new StreamId(e.StreamType, e.StreamId);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new EventStoreCorruptionException(default, e.GlobalPosition, Messages.UnreadableEnvelope(e.GlobalPosition, ex.Message), ex);
+        }
+
+        if (expectedStream is { } expected && expected != streamId)
+        {
+            throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
+        }
+
+        var mapping = _options.Registry.GetByName(e.EventType);
+        object data;
+        IReadOnlyDictionary<string, string> metadata;
+        try
+        {
+            data = _options.Serializer.Deserialize(e.Payload, mapping.ClrType);
+            metadata = EventSerializer.DeserializeMetadata(e.Metadata);
+        }
+        catch (JsonException ex)
+        {
+            throw new EventStoreCorruptionException(streamId, e.GlobalPosition, Messages.UnreadablePayload(streamId, e.Sequence, e.EventType, ex.Message), ex);
+        }
+
+        return new RecordedEvent(
+            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, e.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime());
+    }
+}
