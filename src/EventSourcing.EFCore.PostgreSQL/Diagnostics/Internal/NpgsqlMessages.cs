@@ -25,4 +25,9 @@ internal static class NpgsqlMessages
 
     public const string CannotCarryEventRows =
         "The events entity has a column the PostgreSQL event batch cannot write; the event store's entity must not be customised beyond IncludeEventStore(b => ...).";
+
+    public static string ProviderServiceReplaced(Type service, Type implementation) =>
+        $"ReplaceService<{service.Name}, {implementation.Name}>() replaces a service that UseEventSourcing(es => es.UsePostgreSql()) "
+        + "replaces too (it writes the event store's stream guard, read-all index and one-statement event batch). EF would keep only yours and "
+        + "the event store would silently lose them. Remove the ReplaceService call for this service.";
 }

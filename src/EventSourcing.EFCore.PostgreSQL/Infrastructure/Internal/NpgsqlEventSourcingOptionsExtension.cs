@@ -3,6 +3,7 @@ using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.OutboxInternal;
 using EventSourcing.EFCore.PostgreSQL.Diagnostics.Internal;
 using EventSourcing.EFCore.PostgreSQL.OutboxInternal;
+using EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 using EventSourcing.EFCore.Streams.Internal;
@@ -43,9 +44,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
 
     public void Validate(IDbContextOptions options)
     {
-#pragma warning disable EF1001 // Npgsql's options extension is how its provider is recognised.
-        if (options.FindExtension<NpgsqlOptionsExtension>() is null)
-#pragma warning restore EF1001
+        if (!NpgsqlProviderOptions.IsNpgsql(options))
         {
             throw new InvalidOperationException(NpgsqlMessages.UsePostgreSqlWithoutNpgsql);
         }
@@ -54,7 +53,26 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         {
             throw new InvalidOperationException(NpgsqlMessages.UsePostgreSqlWithoutEventSourcing);
         }
+
+        // EF applies a user's ReplaceService after every extension's ApplyServices, so a replacement of a service this
+        // package replaces would silently drop the stream guard or the event batch: fail instead, naming both.
+        if (options.FindExtension<CoreOptionsExtension>()?.ReplacedServices is { } replaced)
+        {
+            foreach (var ((service, _), implementation) in replaced)
+            {
+                if (Array.IndexOf(ReplacedProviderServices, service) >= 0)
+                {
+                    throw new InvalidOperationException(NpgsqlMessages.ProviderServiceReplaced(service, implementation));
+                }
+            }
+        }
     }
+
+    /// <summary>The provider services this package replaces (see <see cref="ApplyServices"/>).</summary>
+    internal static readonly Type[] ReplacedProviderServices =
+    [
+        typeof(IRelationalAnnotationProvider), typeof(IMigrationsSqlGenerator), typeof(IMigrationsAnnotationProvider), typeof(IModificationCommandBatchFactory),
+    ];
 
     private sealed class ExtensionInfo(IDbContextOptionsExtension extension) : DbContextOptionsExtensionInfo(extension)
     {

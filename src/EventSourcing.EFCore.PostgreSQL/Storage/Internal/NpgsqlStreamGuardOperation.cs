@@ -4,7 +4,7 @@ namespace EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 
 /// <summary>
 /// Creates (or drops) the stream guard of an events table: what <c>migrationBuilder.CreateEventStreamGuard()</c> and
-/// <c>DropEventStreamGuard()</c> add to a migration. <see cref="NpgsqlEventStoreMigrationsSqlGenerator"/> turns it into
+/// <c>DropEventStreamGuard()</c> add to a migration. <c>NpgsqlEventStoreMigrationsSqlGenerator</c> turns it into
 /// the same SQL it writes for an events table's CreateTable.
 /// </summary>
 internal sealed class NpgsqlStreamGuardOperation : MigrationOperation

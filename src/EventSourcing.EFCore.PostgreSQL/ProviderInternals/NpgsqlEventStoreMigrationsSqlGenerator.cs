@@ -1,11 +1,12 @@
-using Microsoft.EntityFrameworkCore;
+using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Metadata;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Migrations;
 
-namespace EventSourcing.EFCore.PostgreSQL.Storage.Internal;
+namespace EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 
 /// <summary>
 /// Npgsql's migrations SQL generator plus the events table's stream guard: a statement-level AFTER INSERT trigger,

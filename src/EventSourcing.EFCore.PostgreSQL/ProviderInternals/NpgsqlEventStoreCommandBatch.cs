@@ -14,7 +14,7 @@ using NpgsqlTypes;
 // The whole file extends NpgsqlModificationCommandBatch, Npgsql's provider API for command batches (an EF internal API).
 #pragma warning disable EF1001
 
-namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
+namespace EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 
 /// <summary>
 /// Npgsql's command batch, except that consecutive inserts of event rows become ONE statement:

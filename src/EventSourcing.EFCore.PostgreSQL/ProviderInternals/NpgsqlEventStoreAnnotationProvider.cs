@@ -1,8 +1,9 @@
+using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata.Internal;
 
-namespace EventSourcing.EFCore.PostgreSQL.Storage.Internal;
+namespace EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 
 /// <summary>
 /// Carries the stream guard annotation from the events entity to its table, so that migrations (and EnsureCreated)

@@ -1,8 +1,9 @@
+using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Migrations;
 
-namespace EventSourcing.EFCore.PostgreSQL.Storage.Internal;
+namespace EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 
 /// <summary>
 /// Keeps the stream guard annotation on a DropTable of the events table (for example in a migration's Down), so that

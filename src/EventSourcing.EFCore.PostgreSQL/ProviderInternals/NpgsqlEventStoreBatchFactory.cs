@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Update;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.Internal;
 
-namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
+namespace EventSourcing.EFCore.PostgreSQL.ProviderInternals;
 
 /// <summary>
 /// Replaces Npgsql's command batch factory so that the event rows of one SaveChanges go out as one
@@ -12,8 +12,6 @@ namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 /// </summary>
 internal sealed class NpgsqlEventStoreBatchFactory : IModificationCommandBatchFactory
 {
-    private const int DefaultMaxBatchSize = 1000;
-
     private readonly ModificationCommandBatchFactoryDependencies _dependencies;
     private readonly int _maxBatchSize;
     private readonly EventStoreSession _session;
@@ -22,9 +20,7 @@ internal sealed class NpgsqlEventStoreBatchFactory : IModificationCommandBatchFa
     {
         _dependencies = dependencies;
         _session = session;
-#pragma warning disable EF1001 // Npgsql's options extension carries MaxBatchSize, as in Npgsql's own factory.
-        _maxBatchSize = options.FindExtension<NpgsqlOptionsExtension>()?.MaxBatchSize ?? DefaultMaxBatchSize;
-#pragma warning restore EF1001
+        _maxBatchSize = NpgsqlProviderOptions.MaxBatchSize(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(_maxBatchSize, 1, "MaxBatchSize");
     }
 
