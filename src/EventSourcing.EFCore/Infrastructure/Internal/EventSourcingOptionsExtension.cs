@@ -67,17 +67,10 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
     /// <summary>Gets the event type registry, built (and validated) on first use.</summary>
-    public EventTypeRegistry Registry => _registry ??= BuildRegistry();
+    public EventTypeRegistry Registry => _registry ??= SharedEventStoreServices.Registry(EventAssemblies, EventMappings);
 
-    private EventTypeRegistry BuildRegistry()
-    {
-        var registry = EventTypeRegistry.Build(EventAssemblies, EventMappings);
-        AggregateTypeName.ValidateAll(EventAssemblies);
-        return registry;
-    }
-
-    public EventSerializer Serializer
-        => _serializer ??= new EventSerializer(SerializerOptions ?? new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    /// <summary>Gets the event serializer, shared by every options instance with the same serializer options.</summary>
+    public EventSerializer Serializer => _serializer ??= SharedEventStoreServices.EventSerializer(SerializerOptions);
 
     public EventSourcingOptionsExtension WithEventAssembly(Assembly assembly)
         => EventAssemblies.Contains(assembly) ? this : new(this) { EventAssemblies = EventAssemblies.Add(assembly) };
@@ -89,7 +82,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     }
 
     /// <summary>Gets the serializer of aggregate snapshots (built with the event serializer options).</summary>
-    public SnapshotSerializer SnapshotSerializer => _snapshotSerializer ??= new SnapshotSerializer(SerializerOptions);
+    public SnapshotSerializer SnapshotSerializer => _snapshotSerializer ??= SharedEventStoreServices.SnapshotSerializer(SerializerOptions);
 
     /// <summary>Returns the snapshot policy of <paramref name="aggregateType"/>, or null when it takes no snapshots by policy.</summary>
     public SnapshotPolicy? SnapshotPolicyFor(Type aggregateType)
