@@ -310,11 +310,11 @@ internal sealed class AppendWriter(
         }
     }
 
-    private static void ThrowIfConflict(Exception? conflict, AppendPlan plan)
+    private void ThrowIfConflict(Exception? conflict, AppendPlan plan)
     {
         if (conflict is not null)
         {
-            throw conflict;
+            throw Logged(conflict);
         }
 
         if (plan.HasKnownConflict)
