@@ -185,6 +185,12 @@ public sealed class AggregateSet<TAggregate>
                     rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
                 }
 
+                if (e.Data is ObsoleteEvent)
+                {
+                    rehydratable.RestoreVersion(e.Version); // declared obsolete: skipped, but it holds its version
+                    return true;
+                }
+
                 rehydratable.Replay(e.Data);
                 return true;
             }, cancellationToken).ConfigureAwait(false);

@@ -17,6 +17,19 @@ public sealed class UnknownEventTypeException : InvalidOperationException
     public UnknownEventTypeException(string eventType)
         : base(Messages.UnknownEventTypeName(eventType)) => EventType = eventType;
 
+    /// <summary>Creates the exception for a stored version of a known name that no type or upcaster reads (read).</summary>
+    /// <param name="eventType">The stored name.</param>
+    /// <param name="version">The stored schema version that cannot be read.</param>
+    public UnknownEventTypeException(string eventType, int version)
+        : base(Messages.UnknownEventTypeVersion(eventType, version))
+    {
+        EventType = eventType;
+        Version = version;
+    }
+
+    /// <summary>Gets the stored schema version that cannot be read, when the name is known but the version is not.</summary>
+    public int? Version { get; }
+
     /// <summary>Gets the unregistered CLR type, when the failure came from an append.</summary>
     public Type? ClrType { get; }
 

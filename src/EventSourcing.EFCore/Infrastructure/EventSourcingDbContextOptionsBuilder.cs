@@ -14,7 +14,7 @@ namespace EventSourcing.EFCore.Infrastructure;
 /// Configures event sourcing for a DbContext: which event types exist and under which stable names, size limits and
 /// serialization. Obtained from <c>UseEventSourcing(es => …)</c>.
 /// </summary>
-public sealed class EventSourcingDbContextOptionsBuilder : IEventSourcingDbContextOptionsBuilderInfrastructure
+public sealed partial class EventSourcingDbContextOptionsBuilder : IEventSourcingDbContextOptionsBuilderInfrastructure
 {
     private readonly DbContextOptionsBuilder _optionsBuilder;
 

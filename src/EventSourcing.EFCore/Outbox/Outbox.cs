@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.OutboxInternal;
 using EventSourcing.EFCore.Storage;
 using EventSourcing.EFCore.Streams.Internal;
@@ -52,7 +53,8 @@ public sealed class Outbox
     {
         ArgumentNullException.ThrowIfNull(publisher);
         EnsureIdle();
-        var publishing = new OutboxPublishing(_settings, publisher, _clock, Logger);
+        var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
+        var publishing = new OutboxPublishing(_settings, publisher, _clock, Logger, new OutboxMessageUpcast(options.Upcasting, options.Serializer));
         var published = 0;
         while (true)
         {

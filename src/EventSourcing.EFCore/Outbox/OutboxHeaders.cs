@@ -24,6 +24,12 @@ public static class OutboxHeaders
     /// <summary>The schema version of the event type (decimal).</summary>
     public const string EventTypeVersion = "es-event-type-version";
 
+    /// <summary>
+    /// The schema version the event was stored with (decimal), present only when upcasters moved it to the current
+    /// <see cref="EventTypeVersion"/> before it was published.
+    /// </summary>
+    public const string StoredEventTypeVersion = "es-stored-event-type-version";
+
     /// <summary>The event id (the same as <see cref="OutboxMessage.MessageId"/>).</summary>
     public const string EventId = "es-event-id";
 

@@ -79,10 +79,11 @@ public abstract class Projection<TContext> : Projection
         });
     }
 
-    internal override bool Handles(Type eventType) => Resolve(eventType) is not null;
+    // Events of obsolete types (ObsoleteEvent) are skipped even by a handler of object.
+    internal override bool Handles(Type eventType) => eventType != typeof(ObsoleteEvent) && Resolve(eventType) is not null;
 
     internal override Task ApplyAsync(DbContext context, RecordedEvent envelope, CancellationToken cancellationToken)
-        => Resolve(envelope.Data.GetType()) is { } handler ? handler(Cast(context), envelope.Data, envelope, cancellationToken) : Task.CompletedTask;
+        => !envelope.IsObsolete && Resolve(envelope.Data.GetType()) is { } handler ? handler(Cast(context), envelope.Data, envelope, cancellationToken) : Task.CompletedTask;
 
     internal override Task ResetReadModelAsync(DbContext context, CancellationToken cancellationToken) => ResetAsync(Cast(context), cancellationToken);
 

@@ -28,6 +28,7 @@ public static class EventSourcingDbContextExtensions
         // EF validates options only when it builds a new internal service provider; build (and so validate) the
         // event type registry here too, so a misconfiguration surfaces at the same point whatever EF cached.
         _ = options.Registry;
+        _ = options.Upcasting;
 
         EventStoreModel.Get(context.Model);
         return context.GetService<EventStore>();

@@ -147,7 +147,8 @@ public sealed class EventStore
 
     /// <summary>
     /// Folds the events of <paramref name="streamId"/> into a state object on demand (a live projection): nothing is
-    /// stored, and the result reflects every committed event of the stream.
+    /// stored, and the result reflects every committed event of the stream (upcast to the current types; events of
+    /// types declared obsolete are skipped).
     /// </summary>
     /// <typeparam name="TState">The state type.</typeparam>
     /// <param name="streamId">The stream to fold.</param>
@@ -166,7 +167,7 @@ public sealed class EventStore
         var state = seed;
         await foreach (var e in _reader.ReadStreamAsync(streamId, 1, null, cancellationToken).ConfigureAwait(false))
         {
-            state = fold(state, e);
+            state = e.IsObsolete ? state : fold(state, e); // events of obsolete types are skipped, as by aggregates and projections
         }
 
         return state;

@@ -199,7 +199,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (!onRow(new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3))))
+                if (!onRow(new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt32(4))))
                 {
                     break;
                 }
@@ -217,7 +217,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         var c = model.Columns;
         string Q(string column) => helper.DelimitIdentifier(column);
         return $"""
-            SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.Payload)}, {Q(c.CreatedAt)}
+            SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.Payload)}, {Q(c.CreatedAt)}, {Q(c.EventVersion)}
               FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
              WHERE {Q(c.StreamType)} = $1 AND {Q(c.StreamId)} = $2 AND {Q(c.Sequence)} >= $3 AND {Q(c.Sequence)} <= $4
              ORDER BY {Q(c.Sequence)}

@@ -52,8 +52,9 @@ internal static class Messages
     public static string EventTypeVersionedTwice(Type type, string name, int first, int second)
         => $"The event type '{type.FullName}' is registered under '{name}' with two versions, {first} and {second}; a type has one version.";
 
-    public static string EventNameClash(string name, Type first, Type second)
-        => $"The event types '{first.FullName}' and '{second.FullName}' are both registered under the name '{name}'; each name must be unique.";
+    public static string EventNameClash(string name, int version, Type first, Type second)
+        => $"The event types '{first.FullName}' and '{second.FullName}' are both registered under the name '{name}' with version {version}; "
+           + "each name and version has exactly one type (give the older type its own version and an upcaster to the newer one).";
 
     public static string UnusableEventName(Type type, string? name, string problem)
         => $"The event type '{type.FullName}' has no usable stored name ('{name}'): {problem}.";
@@ -175,4 +176,77 @@ internal static class Messages
     public const string OutboxContextBusy =
         "The outbox dispatches, requeues and cleans up on a context without an open transaction, unsaved changes or staged events "
         + "(its own work is committed separately). Use a fresh context, or SaveChanges / commit first.";
+
+    // ---------------------------------------------------------------- upcasting (schema evolution)
+
+    public static string UnknownEventTypeVersion(string name, int version)
+        => $"A stored event has type name '{name}' with version {version}, which neither the current type of '{name}' nor an upcaster reads. "
+           + $"Register an upcaster from version {version} (es.Upcast), or read it with the newer release that wrote it.";
+
+    public static string UpcasterTypeNotRegistered(Type type, string role)
+        => $"The upcaster's {role} type '{type.FullName}' is not a registered event type. Give it [EventType(\"name\", Version = n)] "
+           + $"(under the same name as the other type of the upcaster) and call es.AddEvents(assembly), or call es.MapEvent<{type.Name}>(\"name\", n).";
+
+    public static string UpcasterTypesDiffer(Type from, string fromName, Type to, string toName)
+        => $"The upcaster from '{from.FullName}' ('{fromName}') to '{to.FullName}' ('{toName}') joins two event type names; an upcaster moves "
+           + "one name to a higher version. To rename a type, register the old name as an alias (MapEvent(name, aliases: old) or [EventTypeAlias]).";
+
+    public static string UpcasterNameUnknown(string name)
+        => $"An upcaster is registered for the event type name '{name}', which no registered event type has. Register the current type of '{name}' "
+           + "(AddEvents or MapEvent); an upcaster produces the current version of a registered type.";
+
+    public static string UpcasterNameIsAlias(string alias, string name)
+        => $"An upcaster is registered for '{alias}', which is an alias of '{name}'. Register it for '{name}': rows stored under the alias keep their "
+           + "version and go through the upcasters of the current name.";
+
+    public static string UpcasterNameObsolete(string name)
+        => $"An upcaster is registered for '{name}', which is declared obsolete; obsolete events are not upcast. Remove one of the two.";
+
+    public static string UpcasterBackwards(string name, int from, int to)
+        => $"The upcaster of '{name}' from version {from} to version {to} does not move to a higher version; a chain must only go up "
+           + "(one that goes back or stays would cycle).";
+
+    public static string UpcasterVersionInvalid(string name, int version)
+        => $"An upcaster of '{name}' starts at version {version}; versions start at 1.";
+
+    public static string UpcasterBeyondCurrent(string name, int from, int to, int current, Type currentType)
+        => $"The upcaster of '{name}' from version {from} to version {to} goes beyond the current version {current} ('{currentType.FullName}'). "
+           + $"Register the type of version {to} (or lower the upcaster's target).";
+
+    public static string UpcasterTwice(string name, int from, int firstTo, int secondTo)
+        => $"'{name}' has two upcasters from version {from} (to version {firstTo} and to version {secondTo}); each stored version has one way up.";
+
+    public static string UpcasterChainGap(string name, int start, int stop, int current, Type currentType)
+        => $"The upcaster chain of '{name}' from version {start} stops at version {stop}: no upcaster from version {stop}, so it never reaches "
+           + $"the current version {current} ('{currentType.FullName}'). Register an upcaster from version {stop}.";
+
+    public static string OlderVersionUnreachable(string name, int version, Type type, int current, Type currentType)
+        => $"Version {version} of '{name}' ('{type.FullName}') cannot reach the current version {current} ('{currentType.FullName}'): "
+           + $"no upcaster from version {version}. Register one (es.Upcast<{type.Name}, …>(…) or es.Upcast(\"{name}\", {version}, …)).";
+
+    public static string AliasClash(string alias, string name, string other)
+        => $"The alias '{alias}' of '{name}' is already {other}; a stored name reads as exactly one event type.";
+
+    public static string AliasOfUnknownName(string alias, string name)
+        => $"The alias '{alias}' is declared for '{name}', which no registered event type has.";
+
+    public static string ObsoleteNameRegistered(string name, Type type)
+        => $"'{name}' is declared obsolete but is the name of the registered event type '{type.FullName}'. Remove the type's registration "
+           + "(an obsolete event has no current type) or do not declare it obsolete.";
+
+    public static string MetadataRenameClash(string key, string first, string second)
+        => $"The metadata key '{key}' is renamed twice, to '{first}' and to '{second}'; a key has one new name.";
+
+    public static string MetadataRenameCycle(string key)
+        => $"The metadata key renames starting at '{key}' form a cycle; renames must end at a key that is not renamed again.";
+
+    public static string UpcasterFailed(string name, int from, int to, StreamId streamId, long streamVersion, string reason)
+        => $"The upcaster of '{name}' from version {from} to version {to} failed on the event at version {streamVersion} of stream '{streamId}': {reason}";
+
+    public static string UpcasterReturnedNull(string name, int from, int to)
+        => $"The upcaster of '{name}' from version {from} to version {to} returned null.";
+
+    public static string HistoricalEventAppended(Type type, string name, int version, int current, Type currentType)
+        => $"'{type.FullName}' is version {version} of '{name}', kept to read older events; new events are stored as the current version {current} "
+           + $"('{currentType.FullName}'). Append a '{currentType.Name}'";
 }

@@ -28,6 +28,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     private EventTypeRegistry? _registry;
     private EventSerializer? _serializer;
     private SnapshotSerializer? _snapshotSerializer;
+    private EventUpcasting? _upcasting;
 
     public EventSourcingOptionsExtension()
     {
@@ -42,6 +43,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         TimeProvider = copyFrom.TimeProvider;
         DefaultSnapshotPolicy = copyFrom.DefaultSnapshotPolicy;
         SnapshotPolicies = copyFrom.SnapshotPolicies;
+        UpcastingSettings = copyFrom.UpcastingSettings;
 
         Projections = copyFrom.Projections;
 
@@ -71,6 +73,14 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
 
     /// <summary>Gets the event serializer, shared by every options instance with the same serializer options.</summary>
     public EventSerializer Serializer => _serializer ??= SharedEventStoreServices.EventSerializer(SerializerOptions);
+
+    /// <summary>Gets the upcasters, aliases, obsolete names and metadata key renames registered for reading older events.</summary>
+    public UpcastingSettings UpcastingSettings { get; private set; } = UpcastingSettings.Empty;
+
+    /// <summary>Gets the upcaster chains, built (and validated) on first use.</summary>
+    public EventUpcasting Upcasting => _upcasting ??= EventUpcasting.Build(Registry, UpcastingSettings, Serializer.Options);
+
+    public EventSourcingOptionsExtension WithUpcasting(Func<UpcastingSettings, UpcastingSettings> change) => new(this) { UpcastingSettings = change(UpcastingSettings) };
 
     public EventSourcingOptionsExtension WithEventAssembly(Assembly assembly)
         => EventAssemblies.Contains(assembly) ? this : new(this) { EventAssemblies = EventAssemblies.Add(assembly) };
@@ -115,6 +125,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
     public void Validate(IDbContextOptions options)
     {
         _ = Registry;
+        _ = Upcasting;
         if (MaxEventSize < 1)
         {
             throw new InvalidOperationException(Messages.MaxEventSizeInvalid(MaxEventSize));

@@ -10,7 +10,7 @@ namespace EventSourcing.EFCore.OutboxInternal;
 /// and stops a stream at a row that will be retried, or before a version that an unclaimed pending row of the stream
 /// (held by another dispatcher, or not yet due) still precedes. Unordered mode publishes concurrently.
 /// </summary>
-internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, TimeProvider clock, ILogger logger)
+internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, TimeProvider clock, ILogger logger, OutboxMessageUpcast upcast)
 {
     private const int MaxErrorLength = 4000;
 
@@ -98,19 +98,10 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
     private async Task<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
         var attempt = candidate.Attempts + 1;
-        var message = new OutboxMessage
-        {
-            MessageId = candidate.EventId,
-            Destination = candidate.Destination,
-            EventType = candidate.EventType,
-            Payload = candidate.Payload,
-            Headers = OutboxStaging.ReadHeaders(candidate.Headers, candidate.GlobalPosition),
-            StreamId = candidate.StreamId,
-            Attempt = attempt,
-        };
-
         try
         {
+            // Built inside the try: a row an upcaster cannot read counts as a failed attempt (retried, then dead-lettered).
+            var message = upcast.Message(candidate, attempt);
             await publisher.PublishAsync(message, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

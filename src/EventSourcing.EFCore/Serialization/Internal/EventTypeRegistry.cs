@@ -6,7 +6,9 @@ namespace EventSourcing.EFCore.Serialization.Internal;
 
 /// <summary>
 /// The registry of event types: stable stored name ↔ CLR type. Built once per options, validated when built: two
-/// types under one name, one type under two names, or an unusable name fail with a message naming them.
+/// types under one name and version, one type under two names, or an unusable name fail with a message naming them.
+/// A name may have types of several versions: the highest is current (appended and read), the others are older
+/// versions that upcasters read (see <see cref="EventUpcasting"/>).
 /// </summary>
 internal sealed class EventTypeRegistry
 {
@@ -47,7 +49,15 @@ internal sealed class EventTypeRegistry
 
             if (byName.TryGetValue(mapping.Name, out var existingForName))
             {
-                throw new InvalidOperationException(Messages.EventNameClash(mapping.Name, existingForName.ClrType, mapping.ClrType));
+                // Several versions of one name: the highest is the current type, the others are read only through upcasters.
+                if (byType.Values.FirstOrDefault(m => m.Name == mapping.Name && m.Version == mapping.Version) is { } sameVersion)
+                {
+                    throw new InvalidOperationException(Messages.EventNameClash(mapping.Name, mapping.Version, sameVersion.ClrType, mapping.ClrType));
+                }
+
+                byType.Add(mapping.ClrType, mapping);
+                byName[mapping.Name] = existingForName.Version > mapping.Version ? existingForName : mapping;
+                continue;
             }
 
             byType.Add(mapping.ClrType, mapping);
@@ -61,11 +71,13 @@ internal sealed class EventTypeRegistry
     public EventTypeMapping GetByType(Type clrType)
         => _byType.TryGetValue(clrType, out var mapping) ? mapping : throw new UnknownEventTypeException(clrType);
 
-    /// <summary>Returns the mapping stored under <paramref name="name"/>; throws <see cref="UnknownEventTypeException"/> when there is none.</summary>
+    /// <summary>Returns the current mapping of <paramref name="name"/>; throws <see cref="UnknownEventTypeException"/> when there is none.</summary>
     public EventTypeMapping GetByName(string name)
         => _byName.TryGetValue(name, out var mapping) ? mapping : throw new UnknownEventTypeException(name);
 
     public bool TryGetByType(Type clrType, out EventTypeMapping? mapping) => _byType.TryGetValue(clrType, out mapping);
+
+    public bool TryGetByName(string name, out EventTypeMapping? mapping) => _byName.TryGetValue(name, out mapping);
 
     internal static void Validate(EventTypeMapping mapping)
     {

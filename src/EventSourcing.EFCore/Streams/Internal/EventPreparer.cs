@@ -44,6 +44,10 @@ internal static class EventPreparer
         var envelope = item as EventData;
         var data = envelope?.Data ?? item;
         var mapping = options.Registry.GetByType(data.GetType());
+        if (options.Registry.GetByName(mapping.Name) is { } current && current != mapping)
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), Messages.HistoricalEventAppended(mapping.ClrType, mapping.Name, mapping.Version, current.Version, current.ClrType));
+        }
 
         var eventId = envelope?.EventId ?? Guid.CreateVersion7(now);
         if (eventId == Guid.Empty)

@@ -76,11 +76,11 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
                 throw new EventStoreCorruptionException(streamId, null, Messages.StreamGap(streamId, next, row.Sequence));
             }
 
-            var mapping = _options.Registry.GetByName(row.EventType);
             object data;
             try
             {
-                data = _options.Serializer.Deserialize(row.Payload, mapping.ClrType);
+                var payload = _options.Upcasting.Upcast(streamId, row.Sequence, row.EventType, row.EventVersion, row.Payload);
+                data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
             }
             catch (JsonException ex)
             {
@@ -160,13 +160,14 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
             throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
         }
 
-        var mapping = _options.Registry.GetByName(e.EventType);
+        UpcastPayload payload;
         object data;
         IReadOnlyDictionary<string, string> metadata;
         try
         {
-            data = _options.Serializer.Deserialize(e.Payload, mapping.ClrType);
-            metadata = EventSerializer.DeserializeMetadata(e.Metadata);
+            payload = _options.Upcasting.Upcast(streamId, e.Sequence, e.EventType, e.EventVersion, e.Payload);
+            data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
+            metadata = _options.Upcasting.ReadMetadata(e.Metadata);
         }
         catch (JsonException ex)
         {
@@ -174,6 +175,7 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         }
 
         return new RecordedEvent(
-            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, e.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime());
+            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, payload.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime(),
+            e.EventType, payload.ReceivedVersion);
     }
 }
