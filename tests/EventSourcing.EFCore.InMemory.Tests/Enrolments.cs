@@ -26,3 +26,5 @@ public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemory
 public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;
 
 public sealed class LoggingInMemoryTest : LoggingTestBase<InMemoryEventStoreFixture>;
+
+public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStoreFixture>;

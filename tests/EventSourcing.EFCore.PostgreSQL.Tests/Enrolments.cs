@@ -21,3 +21,5 @@ public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEven
 public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class LoggingNpgsqlTest : LoggingTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixture>;
