@@ -18,7 +18,7 @@ for (var i = 0; i < args.Length; i++)
         case "--out": output = args[++i]; break;
         case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,U]");
             return 2;
     }
 }
@@ -81,6 +81,12 @@ if (Wanted("E") || Wanted("F"))
     {
         results.Add(await reads.ReadAllAsync());
     }
+}
+
+if (Wanted("U"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_upcast");
+    results.Add(await new UpcastScenario(db, settings).RunAsync());
 }
 
 if (Wanted("C"))

@@ -55,7 +55,7 @@ public static class Report
         foreach (var r in results)
         {
             var ratio = r.Ratio(Bench.Library);
-            var ratioText = r.TimeRatio ? $"{ratio:0.00} (time {1 / ratio:0.00}×)" : $"{ratio:0.00}";
+            var ratioText = double.IsNaN(ratio) ? "– (see note)" : r.TimeRatio ? $"{ratio:0.00} (time {1 / ratio:0.00}×)" : $"{ratio:0.00}";
             var naive = r.Samples.ContainsKey(Bench.Naive) ? $"{r.Ratio(Bench.Naive):0.00}" : "–";
             var met = r.Met switch { true => "yes", false => "**no**", null => "–" };
             b.AppendLine(Inv, $"| {r.Id} | {r.Title} | {Rate(r, Bench.Library)} | {Rate(r, Bench.Raw)} | {Rate(r, Bench.Naive)} | {ratioText} | {naive} | {r.Target?.Text ?? "–"} | {met} |");
