@@ -120,7 +120,7 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
         return results;
     }
 
-    private static Variant Loads(string name, int size, int loads, Func<Task<long>> load)
+    internal static Variant Loads(string name, int size, int loads, Func<Task<long>> load)
         => new(name, async run =>
         {
             var n = run < 0 ? Math.Max(loads, 40) : loads; // warm-up: enough loads for tiered JIT to optimize the path

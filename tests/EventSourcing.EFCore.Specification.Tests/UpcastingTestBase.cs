@@ -33,12 +33,7 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
             alsoRelease1?.Invoke(es);
         }))
         {
-            db.Events().Append(
-                stream,
-                ExpectedVersion.NoStream,
-                new EventData(new ParcelShippedV1(id, "1 Old Road", 1500)) { Metadata = new Dictionary<string, string> { ["corr"] = "c-1" } },
-                new ParcelLabelled(id, "fragile"),
-                new ParcelWeighed(id, 1490));
+            db.Events().Append(stream, ExpectedVersion.NoStream, Release1History(id));
             await SaveAsync(db, async);
         }
 
@@ -56,6 +51,14 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
 
         return id;
     }
+
+    /// <summary>What release 1 wrote: a v1 shipment with metadata "corr", a label under the old name, a weighing.</summary>
+    private static object[] Release1History(Guid id) =>
+    [
+        new EventData(new ParcelShippedV1(id, "1 Old Road", 1500)) { Metadata = new Dictionary<string, string> { ["corr"] = "c-1" } },
+        new ParcelLabelled(id, "fragile"),
+        new ParcelWeighed(id, 1490),
+    ];
 
     private static void AssertHistory(IReadOnlyList<RecordedEvent> events, Guid id)
     {
@@ -231,12 +234,7 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
         var stream = StreamId.For<Parcel>(id);
         await using (var db = CreateContext(es => Release1(es.UseOutbox(o => o.PublishAll("parcels")))))
         {
-            db.Events().Append(
-                stream,
-                ExpectedVersion.NoStream,
-                new EventData(new ParcelShippedV1(id, "1 Old Road", 1500)) { Metadata = new Dictionary<string, string> { ["corr"] = "c-1" } },
-                new ParcelLabelled(id, "fragile"),
-                new ParcelWeighed(id, 1490));
+            db.Events().Append(stream, ExpectedVersion.NoStream, Release1History(id));
             await SaveAsync(db, async);
         }
 
