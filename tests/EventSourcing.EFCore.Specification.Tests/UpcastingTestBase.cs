@@ -120,11 +120,16 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
     public virtual async Task Aggregate_load_replays_upcast_events_skips_obsolete_ones_and_keeps_their_version([Values] bool async)
     {
         var id = await SeedHistoryAsync(async);
-        await using (var db = CreateContext(Release3))
+        var log = new List<(Microsoft.Extensions.Logging.EventId Id, string Message)>();
+        await using (var db = CreateLoggingContext(log, Release3))
         {
             var parcel = await db.Aggregates<Parcel>().LoadAsync(id);
             Assert.That(parcel.Describe(), Is.EqualTo(id + FinalState));
             Assert.That(parcel.AppliedSinceLoad, Is.EqualTo(4), "the obsolete event was skipped, not applied");
+            Assert.That(
+                log.Where(l => l.Id == EventSourcingEventId.ObsoleteEventRead).Select(l => l.Message),
+                Is.EqualTo(new[] { $"Event {StreamId.For<Parcel>(id)}@3 has type {Weighed} (version 1), declared obsolete: aggregates, projections and live folds skip it; read stream and read-all return it as an ObsoleteEvent." }),
+                "the skip is logged");
 
             parcel.Ship("4 Last Lane", 1m, "courier");
             await SaveAsync(db, async); // expects version 5: the obsolete event counted
@@ -178,11 +183,9 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
             await SaveAsync(db, async);
         }
 
-        var log = new List<(Microsoft.Extensions.Logging.EventId Id, string Message)>();
         // Read by a release whose upcasting options changed again (one more metadata key rename): the snapshot stays valid.
-        var builder = new DbContextOptionsBuilder<TestDbContext>(Fixture.CreateOptions(es => Release3(es.RenameMetadataKey("tenant", "tenant-id"))));
-        builder.UseLoggerFactory(new CapturingLoggerFactory(log));
-        await using (var db = new TestDbContext(builder.Options))
+        var log = new List<(Microsoft.Extensions.Logging.EventId Id, string Message)>();
+        await using (var db = CreateLoggingContext(log, es => Release3(es.RenameMetadataKey("tenant", "tenant-id"))))
         {
             var parcel = await db.Aggregates<Parcel>().LoadAsync(id);
             Assert.That(parcel.AppliedSinceLoad, Is.EqualTo(2), "state from the snapshot, then the two upcast shipments of the tail");
@@ -337,6 +340,13 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
                 }
             }
         }
+    }
+
+    private TestDbContext CreateLoggingContext(List<(Microsoft.Extensions.Logging.EventId Id, string Message)> log, Action<EventSourcingDbContextOptionsBuilder> release)
+    {
+        var builder = new DbContextOptionsBuilder<TestDbContext>(Fixture.CreateOptions(release));
+        builder.UseLoggerFactory(new CapturingLoggerFactory(log));
+        return new TestDbContext(builder.Options);
     }
 
     private static Dictionary<string, JsonElement> ToElements(Dictionary<string, object> values)

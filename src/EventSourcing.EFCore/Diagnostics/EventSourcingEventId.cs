@@ -68,4 +68,10 @@ public static class EventSourcingEventId
 
     /// <summary>Whole streams were imported with binary COPY (Information).</summary>
     public static readonly EventId EventsImported = new(BaseId + 40, "EventSourcing.EventsImported");
+
+    /// <summary>
+    /// A stored event of a type declared obsolete was read: aggregates, projections and live folds skip it, read stream
+    /// and read-all return it as an <see cref="ObsoleteEvent"/> (Debug).
+    /// </summary>
+    public static readonly EventId ObsoleteEventRead = new(BaseId + 50, "EventSourcing.ObsoleteEventRead");
 }

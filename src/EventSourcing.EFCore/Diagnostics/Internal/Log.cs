@@ -50,6 +50,10 @@ internal static partial class Log
         Message = "Running catch-up projections {Projections} of {Context}.")]
     public static partial void ProjectionHostStarted(ILogger logger, string projections, string context);
 
+    [LoggerMessage(EventId = 470050, EventName = "EventSourcing.ObsoleteEventRead", Level = LogLevel.Debug,
+        Message = "Event {StreamId}@{Version} has type {EventType} (version {EventTypeVersion}), declared obsolete: aggregates, projections and live folds skip it; read stream and read-all return it as an ObsoleteEvent.")]
+    public static partial void ObsoleteEventRead(this ILogger logger, StreamId streamId, long version, string eventType, int eventTypeVersion);
+
     [LoggerMessage(EventId = 470040, EventName = "EventSourcing.EventsImported", Level = LogLevel.Information,
         Message = "Imported {EventCount} events in {StreamCount} new streams.")]
     public static partial void EventsImported(this ILogger logger, int streamCount, long eventCount);

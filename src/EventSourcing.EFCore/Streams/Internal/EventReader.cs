@@ -81,6 +81,10 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
             {
                 var payload = _options.Upcasting.Upcast(streamId, row.Sequence, row.EventType, row.EventVersion, row.Payload);
                 data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
+                if (payload.IsObsolete)
+                {
+                    EventSourcingLoggers.Of(context).Streams.ObsoleteEventRead(streamId, row.Sequence, row.EventType, row.EventVersion);
+                }
             }
             catch (JsonException ex)
             {
@@ -168,6 +172,10 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
             payload = _options.Upcasting.Upcast(streamId, e.Sequence, e.EventType, e.EventVersion, e.Payload);
             data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
             metadata = _options.Upcasting.ReadMetadata(e.Metadata);
+            if (payload.IsObsolete)
+            {
+                EventSourcingLoggers.Of(Context).Streams.ObsoleteEventRead(streamId, e.Sequence, e.EventType, e.EventVersion);
+            }
         }
         catch (JsonException ex)
         {
