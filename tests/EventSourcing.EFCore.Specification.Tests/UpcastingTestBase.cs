@@ -299,6 +299,30 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     [Test]
+    public virtual async Task An_outbox_row_that_an_upcaster_fails_on_is_a_failed_attempt_naming_the_step()
+    {
+        var id = Guid.NewGuid();
+        await using (var db = CreateContext(es => Release1(es.UseOutbox(o => o.PublishAll("parcels")))))
+        {
+            db.Events().Append(StreamId.For<Parcel>(id), ExpectedVersion.NoStream, new ParcelShippedV1(id, "1 Old Road", 1500));
+            await db.SaveChangesAsync();
+        }
+
+        var publisher = new RecordingPublisher();
+        void Configure(EventSourcingDbContextOptionsBuilder es)
+            => Release3With(es.UseOutbox(o => o.PublishAll("parcels").MaxAttempts(1)), _ => throw new FormatException("weightGrams is not a number"));
+        await using (var db = CreateContext(Configure))
+        {
+            Assert.That(await db.Outbox().DispatchPendingAsync(publisher), Is.Zero);
+            Assert.That((await db.Outbox().GetStatsAsync()).DeadLetters, Is.EqualTo(1), "dead-lettered after its one attempt, not skipped");
+            var row = await db.Set<Storage.StoredOutboxMessage>().AsNoTracking().SingleAsync();
+            Assert.That(row.LastError, Does.Contain(nameof(EventUpcastException)).And.Contain("from version 2 to version 3").And.Contain("weightGrams is not a number"));
+        }
+
+        Assert.That(publisher.Calls, Is.Zero, "never handed to the publisher");
+    }
+
+    [Test]
     public virtual async Task A_version_written_by_a_newer_release_fails_with_UnknownEventTypeException_naming_it()
     {
         var id = await SeedHistoryAsync(async: true);
