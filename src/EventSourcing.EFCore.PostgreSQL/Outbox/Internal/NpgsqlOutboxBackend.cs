@@ -15,9 +15,9 @@ namespace EventSourcing.EFCore.PostgreSQL.OutboxInternal;
 /// <c>FOR UPDATE SKIP LOCKED</c>, drops (in ordered mode) any that an unleased earlier row of the stream still precedes,
 /// sets lease owner, lease expiry, attempt + 1 and the due time should the attempt never be recorded (lease expiry plus
 /// backoff), and commits. It publishes with no transaction open, then records each outcome in one statement, only for
-/// rows whose lease it still holds. Every time is the database's <c>now()</c>. In ordered mode candidates come from the
-/// stream heads (one index probe per pending stream, a loose index scan over the pending-stream index), so rows queued
-/// behind a busy stream's head are never scanned and skipped over and over.
+/// rows whose lease it still holds. Every time is the database's <c>now()</c>. In ordered mode only stream heads are
+/// claimed, found with one index probe per pending stream (a loose index scan over the pending-stream index), so rows
+/// queued behind a busy stream's head are never scanned and skipped over and over.
 /// </summary>
 internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 {
@@ -271,8 +271,9 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         /// <summary>
         /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
-        /// stream), the due ones oldest first, and each one's pending rows in version order; locked, skipping rows other
-        /// claims hold.
+        /// stream), the due ones oldest first, and the rows of each head's version (one per destination); locked, skipping
+        /// rows other claims hold. Only heads: a claim charges an attempt to every row it leases, so a row queued behind
+        /// its stream's head is never charged for a crash while the head was being published.
         /// </summary>
         public string LockHeads => $"""
             WITH RECURSIVE heads(t, i, v, id, attempts, due_at) AS (
@@ -287,18 +288,13 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                      ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1) n
             ),
             due_heads AS (
-                SELECT h.t, h.i, h.id FROM heads h WHERE h.attempts = 0 OR h.due_at <= now() ORDER BY h.id LIMIT @limit
-            ),
-            stream_rows AS (
-                SELECT r.id, d.id AS head, r.v FROM due_heads d CROSS JOIN LATERAL (
-                    SELECT o.{Q(_c.Id)} AS id, o.{Q(_c.StreamVersion)} AS v FROM {_outbox} o
-                     WHERE o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND {Pending("o")}
-                     ORDER BY o.{Q(_c.StreamVersion)} LIMIT @limit) r
+                SELECT h.t, h.i, h.v, h.id FROM heads h WHERE h.attempts = 0 OR h.due_at <= now() ORDER BY h.id LIMIT @limit
             )
             SELECT o.{Q(_c.Id)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}
-              FROM {_outbox} o JOIN stream_rows r ON r.id = o.{Q(_c.Id)}
+              FROM due_heads d JOIN {_outbox} o
+                ON o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND o.{Q(_c.StreamVersion)} = d.v
              WHERE {Pending("o")} AND {Due("o")}
-             ORDER BY r.head, r.v, o.{Q(_c.Id)}
+             ORDER BY d.id, o.{Q(_c.Id)}
              LIMIT @limit
                FOR UPDATE OF o SKIP LOCKED
             """;

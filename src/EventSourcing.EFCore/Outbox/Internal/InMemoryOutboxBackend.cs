@@ -188,45 +188,22 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         => $"The lease of attempt {attempts} expired before its outcome was recorded (the dispatcher crashed, was killed or hung).";
 
     /// <summary>
-    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, each with its due rows in
-    /// version order up to the first row that is not due (rows of that row's version still go: they are not ordered
-    /// among themselves).
+    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and the due rows of each
+    /// head's version (one per destination). Only heads, as on PostgreSQL.
     /// </summary>
     private static List<StoredOutboxMessage> StreamHeads(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
-    {
-        var chosen = new List<StoredOutboxMessage>();
-        var streams = pending
+        => pending
             .GroupBy(o => (o.StreamType, o.StreamId))
-            .Select(g => g.OrderBy(o => o.StreamVersion).ThenBy(o => o.Id).ToList())
-            .Where(rows => due(rows[0]))
-            .OrderBy(rows => rows[0].Id);
-        foreach (var rows in streams)
-        {
-            long? stopAbove = null;
-            foreach (var row in rows)
+            .Select(g =>
             {
-                if (chosen.Count == limit)
-                {
-                    return chosen;
-                }
-
-                if (row.StreamVersion > stopAbove)
-                {
-                    break;
-                }
-
-                if (!due(row))
-                {
-                    stopAbove ??= row.StreamVersion;
-                    continue;
-                }
-
-                chosen.Add(row);
-            }
-        }
-
-        return chosen;
-    }
+                var head = g.Min(o => o.StreamVersion);
+                return g.Where(o => o.StreamVersion == head).OrderBy(o => o.Id).ToList();
+            })
+            .Where(rows => due(rows[0]))
+            .OrderBy(rows => rows[0].Id)
+            .SelectMany(rows => rows.Where(due))
+            .Take(limit)
+            .ToList();
 
     private static async Task<int> DeleteAsync(DbContext context, IQueryable<StoredOutboxMessage> query, CancellationToken cancellationToken)
     {
