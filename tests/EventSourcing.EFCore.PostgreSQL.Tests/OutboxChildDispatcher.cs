@@ -10,7 +10,7 @@ namespace EventSourcing.EFCore.PostgreSQL.Tests;
 /// <summary>
 /// The entry point of this test assembly (the test SDK's generated one is turned off): with the verb
 /// <see cref="Verb"/> it runs an outbox dispatcher in its own process, so that tests can kill it with SIGKILL mid-publish.
-/// Every message its publisher accepts is written to stdout as <c>P messageId streamType streamId version attempt</c>
+/// Every message its publisher accepts is written to stdout as <c>P messageId streamType streamId version attempt timestamp</c>
 /// before the publish returns; a hang is announced as <c>H messageId version attempt</c>.
 /// </summary>
 public static class OutboxChildDispatcher
@@ -33,13 +33,14 @@ public static class OutboxChildDispatcher
         var hangRate = double.Parse(options.GetValueOrDefault("--hang-rate", "0"), CultureInfo.InvariantCulture);
         var hangOnVersion = long.Parse(options.GetValueOrDefault("--hang-on-version", "0"), CultureInfo.InvariantCulture);
         var hangOnStream = options.GetValueOrDefault("--hang-on-stream");
+        var batchSize = int.Parse(options.GetValueOrDefault("--batch-size", "100"), CultureInfo.InvariantCulture);
         var exitWhenIdle = options.GetValueOrDefault("--exit-when-idle") == "1";
 
         var builder = new DbContextOptionsBuilder<TestDbContext>().UseNpgsql(connectionString);
         builder.UseEventSourcing(es => es
             .AddEvents(typeof(TestDbContext).Assembly)
             .UsePostgreSql()
-            .UseOutbox(o => o.PublishAll("events").MaxAttempts(maxAttempts).RetryBackoff(TimeSpan.Zero, TimeSpan.FromMilliseconds(200)).LeaseFor(lease).PublishTimeout(timeout)));
+            .UseOutbox(o => o.PublishAll("events").MaxAttempts(maxAttempts).RetryBackoff(TimeSpan.Zero, TimeSpan.FromMilliseconds(200)).LeaseFor(lease).PublishTimeout(timeout).BatchSize(batchSize)));
         var publisher = new ChildPublisher(failRate, hangRate, hangOnVersion, hangOnStream);
         Console.Out.WriteLine("READY");
         Console.Out.Flush();
@@ -78,7 +79,8 @@ public static class OutboxChildDispatcher
                 throw new IOException("broker rejected the message");
             }
 
-            Write($"P {message.MessageId} {message.StreamId.Type} {message.StreamId.Id} {version} {message.Attempt}");
+            // Stopwatch timestamps are CLOCK_MONOTONIC, comparable across processes on one machine: the parent orders by them.
+            Write($"P {message.MessageId} {message.StreamId.Type} {message.StreamId.Id} {version} {message.Attempt} {Stopwatch.GetTimestamp()}");
         }
 
         private static void Write(string line)

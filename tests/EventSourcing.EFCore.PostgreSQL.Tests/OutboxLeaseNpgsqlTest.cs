@@ -79,7 +79,7 @@ public sealed class OutboxLeaseNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreF
         }
 
         Assert.That(calls, Is.EqualTo(2), "MaxAttempts publishes, no more");
-        Assert.That(elapsed.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2.4)), "each attempt abandoned at the publish timeout");
+        Assert.That(elapsed.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4.5)), "each attempt abandoned at the publish timeout (2 x 1 s), not waited for (2 x 2.5 s)");
         Assert.That(sessions, Has.Count.EqualTo(2));
         Assert.That(sessions, Has.All.EqualTo(("idle", false)), "during each publish the dispatcher's session is idle, outside any transaction, without a transaction id");
         var row = (await RowsAsync()).Single();
@@ -98,6 +98,11 @@ public sealed class OutboxLeaseNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreF
     public async Task Read_all_is_not_held_back_while_a_publish_runs()
     {
         await SeedOutboxAsync(NewStream(), 1);
+        await using (var warmUp = CreateContext(es => es.AddProjection<BalanceProjection>()))
+        {
+            Assert.That(await warmUp.Projections().CatchUpAsync("balances"), Is.EqualTo(1), "caught up (and warmed up) before the publish starts");
+        }
+
         var publishing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var publisher = new DelegatePublisher(async (_, ct) =>
         {
@@ -150,41 +155,44 @@ public sealed class OutboxLeaseNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreF
         var idsA = await SeedOutboxAsync(a, 3);
         var idsB = await SeedOutboxAsync(b, 3);
 
-        // Batch 1 leases both heads (a@1, b@1) and marks them; batch 2 leases a@2 and b@2, publishes a@2, hangs on b@2: killed.
+        // The child publishes what it claims until it hangs on b@2; then it is killed.
         using var child = await ChildDispatcherProcess.StartAsync(
             Fixture.ConnectionString, "outbox-child-kill", "--max-attempts", "5", "--lease-ms", "2000", "--publish-timeout-ms", "1500",
             "--hang-on-stream", b.Id, "--hang-on-version", "2");
         await child.WaitForLineAsync(l => l.StartsWith("H ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         child.KillHard();
         var byChild = Published(child.Lines);
-        Assert.That(byChild.Select(p => (p.MessageId, p.Attempt)), Is.EquivalentTo(new[] { (idsA[0], 1), (idsB[0], 1), (idsA[1], 1) }),
-            "a@1, b@1 and a@2 reached the broker before the kill");
+        Assert.That(byChild.Select(p => p.MessageId), Does.Contain(idsB[0]).And.Not.Contain(idsB[1]), "b@1 reached the broker, b@2 hung");
 
         var rows = (await RowsAsync()).ToDictionary(r => r.EventId);
-        Assert.That(new[] { idsA[0], idsB[0] }.Select(id => rows[id].DispatchedAt is not null), Is.All.True, "batch 1 was marked");
-        Assert.That(new[] { idsA[1], idsB[1] }.Select(id => (rows[id].Attempts, rows[id].LeaseOwner is not null, rows[id].DispatchedAt)),
-            Is.All.EqualTo((1, true, (DateTimeOffset?)null)), "batch 2 is leased to the dead process, its attempt counted, nothing marked");
-        Assert.That(new[] { idsA[2], idsB[2] }.Select(id => rows[id].Attempts), Is.All.Zero, "rows behind the heads were never claimed");
+        var publishedUnmarked = byChild.Where(p => rows[p.MessageId].DispatchedAt is null).Select(p => p.MessageId).ToList();
+        Assert.That((rows[idsB[1]].Attempts, rows[idsB[1]].LeaseOwner is not null, rows[idsB[1]].DispatchedAt), Is.EqualTo((1, true, (DateTimeOffset?)null)),
+            "the hung message is leased to the dead process, its attempt counted, not marked");
+        Assert.That(rows[idsB[2]].Attempts, Is.Zero, "the row behind the hung head was never claimed");
+        var pendingAfterKill = rows.Values.Where(r => r.DispatchedAt is null).Select(r => r.EventId).ToList();
 
         var survivor = new RecordingPublisher();
         await using (var db = CreateContext(es => es.UseOutbox(o => o.PublishAll("events").RetryBackoff(TimeSpan.Zero, TimeSpan.Zero))))
         {
-            Assert.That(await db.Outbox().DispatchPendingAsync(survivor), Is.Zero, "still leased: the streams wait");
+            await db.Outbox().DispatchPendingAsync(survivor);
+            Assert.That(survivor.Published.Select(m => m.MessageId), Does.Not.Contain(idsB[1]), "still leased: stream b waits");
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (survivor.Published.Count < 4 && DateTime.UtcNow < deadline)
+        while (survivor.Published.Select(m => m.MessageId).Distinct().Count() < pendingAfterKill.Count && DateTime.UtcNow < deadline)
         {
             await using var db = CreateContext(es => es.UseOutbox(o => o.PublishAll("events").RetryBackoff(TimeSpan.Zero, TimeSpan.Zero)));
             await db.Outbox().DispatchPendingAsync(survivor);
             await Task.Delay(100);
         }
 
-        Assert.That(survivor.Published.Where(m => m.StreamId == a).Select(m => (m.MessageId, m.Attempt)), Is.EqualTo(new[] { (idsA[1], 2), (idsA[2], 1) }));
-        Assert.That(survivor.Published.Where(m => m.StreamId == b).Select(m => (m.MessageId, m.Attempt)), Is.EqualTo(new[] { (idsB[1], 2), (idsB[2], 1) }));
+        Assert.That(survivor.Published.Select(m => m.MessageId), Is.EquivalentTo(pendingAfterKill), "everything the dead process left unmarked, once");
+        Assert.That(survivor.Published.Where(m => m.StreamId == a).Select(m => m.MessageId), Is.EqualTo(idsA.Where(pendingAfterKill.Contains)), "in stream order");
+        Assert.That(survivor.Published.Where(m => m.StreamId == b).Select(m => (m.MessageId, m.Attempt)), Is.EqualTo(new[] { (idsB[1], 2), (idsB[2], 1) }),
+            "the killed attempt counted: b@2 goes out as attempt 2");
         var duplicates = byChild.Count + survivor.Published.Count - 6;
-        TestContext.Out.WriteLine($"re-published after the kill (at-least-once duplicates): {duplicates}");
-        Assert.That(duplicates, Is.EqualTo(1), "a@2: published, then the process died before marking it");
+        TestContext.Out.WriteLine($"published by the killed process: {byChild.Count}, of which not marked and so re-published (at-least-once duplicates): {duplicates}");
+        Assert.That(duplicates, Is.EqualTo(publishedUnmarked.Count), "re-published: exactly what reached the broker but was never marked");
         Assert.That((await RowsAsync()).Select(r => r.DispatchedAt is not null), Is.All.True);
     }
 
@@ -224,10 +232,12 @@ public sealed class OutboxLeaseNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreF
         Assert.That(head.LastError, Does.Contain("lease of attempt 2 expired"));
     }
 
-    internal static List<(Guid MessageId, string StreamId, long Version, int Attempt)> Published(IEnumerable<string> lines)
+    /// <summary>The publishes a child reported, in its order (a line cut short by a kill is not counted: it was not acknowledged).</summary>
+    internal static List<(Guid MessageId, string StreamId, long Version, int Attempt, long Timestamp)> Published(IEnumerable<string> lines)
         => lines.Select(l => l.Split(' '))
-            .Where(p => p.Length == 6 && p[0] == "P")
-            .Select(p => (Guid.Parse(p[1]), p[2] + "/" + p[3], long.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture)))
+            .Where(p => p.Length == 7 && p[0] == "P" && p[6].Length > 0)
+            .Select(p => (Guid.Parse(p[1]), p[2] + "/" + p[3], long.Parse(p[4], CultureInfo.InvariantCulture), int.Parse(p[5], CultureInfo.InvariantCulture),
+                long.Parse(p[6], CultureInfo.InvariantCulture)))
             .ToList();
 
     private async Task<(string State, bool HasTransactionId)> SessionStateAsync(string applicationName)

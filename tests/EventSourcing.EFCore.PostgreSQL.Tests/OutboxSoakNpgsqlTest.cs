@@ -14,8 +14,8 @@ namespace EventSourcing.EFCore.PostgreSQL.Tests;
 /// interval: nothing is lost (every message is published or a dead letter), each stream's messages first reach the
 /// broker in version order, and no dispatcher holds a transaction id for 1 s or more (read-all's horizon). Duplicates
 /// (re-publishes after a kill between publish and mark) are counted and printed with the other figures.
-/// With <c>EVENTSOURCING_LONG_TESTS=1</c>: 100,000 messages on 1,000 streams, a kill every 10 s; otherwise 10,000 on
-/// 100 streams, a kill every 3 s.
+/// With <c>EVENTSOURCING_LONG_TESTS=1</c>: 100,000 messages on 1,000 streams, a kill every 10 s; otherwise 5,000 on
+/// 100 streams, a kill every 5 s. Each dispatcher leases batches of 20 for 2 s, with a 300 ms publish timeout.
 /// </summary>
 public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFixture>
 {
@@ -25,15 +25,15 @@ public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
     public async Task Three_dispatcher_processes_with_failures_hangs_and_kills_lose_nothing_keep_stream_order_and_never_hold_read_all_back()
     {
         var full = Environment.GetEnvironmentVariable(LongTestsVariable) == "1";
-        var messages = full ? 100_000 : 10_000;
+        var messages = full ? 100_000 : 5_000;
         var streams = full ? 1_000 : 100;
-        var killEvery = full ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(3);
+        var killEvery = full ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(5);
         const int dispatchers = 3;
         const int producers = 4;
         const int streamsPerSave = 25;
         var perStream = messages / streams;
         var run = Guid.NewGuid().ToString("N")[..8];
-        string[] childOptions = ["--max-attempts", "10", "--lease-ms", "3000", "--publish-timeout-ms", "300", "--fail-rate", "0.05", "--hang-rate", "0.01"];
+        string[] childOptions = ["--max-attempts", "10", "--batch-size", "20", "--lease-ms", "2000", "--publish-timeout-ms", "300", "--fail-rate", "0.05", "--hang-rate", "0.01"];
 
         var ids = Enumerable.Range(0, streams).Select(i => new StreamId("outbox-soak", i.ToString("D4", CultureInfo.InvariantCulture) + "-" + run)).ToArray();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(full ? 30 : 10));
@@ -48,21 +48,25 @@ public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
         }
 
         var longestHold = TimeSpan.Zero;
+        var longestHoldQuery = "";
         using var stopMonitor = new CancellationTokenSource();
         var monitor = Task.Run(async () =>
         {
             await using var connection = new NpgsqlConnection(Fixture.ConnectionString);
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand(
-                "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)::float8 FROM pg_stat_activity "
-                + "WHERE application_name LIKE @name AND backend_xid IS NOT NULL", connection);
+                "SELECT extract(epoch FROM clock_timestamp() - xact_start)::float8, coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || ' ' || left(query, 60) "
+                + "FROM pg_stat_activity WHERE application_name LIKE @name AND backend_xid IS NOT NULL ORDER BY xact_start LIMIT 1", connection);
             command.Parameters.AddWithValue("name", $"outbox-soak-{run}-%");
             while (!stopMonitor.IsCancellationRequested)
             {
-                var held = TimeSpan.FromSeconds((double)(await command.ExecuteScalarAsync())!);
-                if (held > longestHold)
+                await using (var reader = await command.ExecuteReaderAsync())
                 {
-                    longestHold = held;
+                    if (await reader.ReadAsync() && TimeSpan.FromSeconds(reader.GetDouble(0)) is var held && held > longestHold)
+                    {
+                        longestHold = held;
+                        longestHoldQuery = reader.GetString(1);
+                    }
                 }
 
                 await Task.Delay(20);
@@ -130,7 +134,7 @@ public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
         await stopMonitor.CancelAsync();
         await monitor;
 
-        var published = children.SelectMany(c => OutboxLeaseNpgsqlTest.Published(c.Lines)).ToList();
+        var published = children.SelectMany(c => OutboxLeaseNpgsqlTest.Published(c.Lines)).OrderBy(p => p.Timestamp).ToList();
         var hangs = children.Sum(c => c.Lines.Count(l => l.StartsWith("H ", StringComparison.Ordinal)));
         var distinct = published.Select(p => p.MessageId).ToHashSet();
         var duplicates = published.Count - distinct.Count;
@@ -156,7 +160,7 @@ public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
         {
             var seen = new HashSet<long>();
             var highest = 0L;
-            foreach (var (_, _, version, _) in stream)
+            foreach (var (_, _, version, _, _) in stream)
             {
                 if (!seen.Add(version))
                 {
@@ -175,7 +179,7 @@ public sealed class OutboxSoakNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
         TestContext.Out.WriteLine(
             $"outbox soak: {messages} messages, {streams} streams, {producers} producers, {dispatchers} dispatcher processes, {kills} killed (SIGKILL) every {killEvery.TotalSeconds:0} s; "
             + $"published {published.Count} ({distinct.Count} distinct, {duplicates} duplicates), {hangs} hung publishes, dead letters {deadLetters.Count}, "
-            + $"order violations {orderViolations}; longest transaction id held by a dispatcher {longestHold.TotalMilliseconds:0} ms; "
+            + $"order violations {orderViolations}; longest transaction id held by a dispatcher {longestHold.TotalMilliseconds:0} ms ({longestHoldQuery}); "
             + $"producers done at {producersDoneAt.TotalSeconds:0.0} s, all dispatched at {elapsed.TotalSeconds:0.0} s ({distinct.Count / elapsed.TotalSeconds:0} msg/s)");
 
         Assert.That(stored, Has.Count.EqualTo(messages));

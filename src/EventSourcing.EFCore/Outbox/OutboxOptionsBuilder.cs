@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.OutboxInternal;
 
 namespace EventSourcing.EFCore.Infrastructure;
@@ -116,11 +117,11 @@ public sealed class OutboxOptionsBuilder
     /// </summary>
     /// <param name="timeout">The timeout, more than zero.</param>
     /// <returns>The same builder, for chaining.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative, or not shorter than the lease.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative.</exception>
+    /// <remarks><c>UseOutbox</c> throws <see cref="InvalidOperationException"/> when the timeout is not shorter than the lease.</remarks>
     public OutboxOptionsBuilder PublishTimeout(TimeSpan timeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(timeout, Settings.LeaseDuration);
         return With(Settings with { PublishTimeout = timeout });
     }
 
@@ -133,11 +134,21 @@ public sealed class OutboxOptionsBuilder
     /// </summary>
     /// <param name="lease">The lease, longer than the publish timeout.</param>
     /// <returns>The same builder, for chaining.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lease"/> is not longer than the publish timeout.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lease"/> is zero or negative.</exception>
+    /// <remarks><c>UseOutbox</c> throws <see cref="InvalidOperationException"/> when the lease is not longer than the publish timeout.</remarks>
     public OutboxOptionsBuilder LeaseFor(TimeSpan lease)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, Settings.PublishTimeout);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
         return With(Settings with { LeaseDuration = lease });
+    }
+
+    /// <summary>Checks the settings that depend on each other, once <c>UseOutbox</c>'s callback has set them all.</summary>
+    internal void Validate()
+    {
+        if (Settings.LeaseDuration <= Settings.PublishTimeout)
+        {
+            throw new InvalidOperationException(Messages.OutboxLeaseNotLongerThanPublishTimeout(Settings.LeaseDuration, Settings.PublishTimeout));
+        }
     }
 
     private OutboxOptionsBuilder Route(Func<RecordedEvent, bool> predicate, string destination, Action<RecordedEvent, IDictionary<string, string>>? headers)

@@ -11,10 +11,9 @@ using NpgsqlTypes;
 namespace EventSourcing.EFCore.PostgreSQL.OutboxInternal;
 
 /// <summary>
-/// The PostgreSQL outbox backend. A dispatcher leases due rows in a short transaction: it locks candidates with
-/// <c>FOR UPDATE SKIP LOCKED</c>, drops (in ordered mode) any that an unleased earlier row of the stream still precedes,
-/// sets lease owner, lease expiry, attempt + 1 and the due time should the attempt never be recorded (lease expiry plus
-/// backoff), and commits. It publishes with no transaction open, then records each outcome in one statement, only for
+/// The PostgreSQL outbox backend. A dispatcher leases due rows in one statement (its own transaction): it locks
+/// candidates with <c>FOR UPDATE SKIP LOCKED</c>, sets lease owner, lease expiry, attempt + 1 and the due time should the
+/// attempt never be recorded (lease expiry plus backoff), and commits. It publishes with no transaction open, then records each outcome in one statement, only for
 /// rows whose lease it still holds. Every time is the database's <c>now()</c>. In ordered mode only stream heads are
 /// claimed, found with one index probe per pending stream (a loose index scan over the pending-stream index), so rows
 /// queued behind a busy stream's head are never scanned and skipped over and over.
@@ -45,25 +44,39 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = (NpgsqlConnection)database.GetDbConnection();
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
+            // One statement, committed on its own: the claim's transaction id lives only while the statement runs, never
+            // across a round trip to this process (which may pause, or be killed, at any point).
+            var command = new NpgsqlCommand(sql.Claim(settings.PreserveStreamOrder), (NpgsqlConnection)database.GetDbConnection());
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<int>("limit", settings.BatchSize));
+            command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
+            command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
+            command.Parameters.Add(new NpgsqlParameter<double>("lease", settings.LeaseDuration.TotalSeconds));
+            command.Parameters.Add(new NpgsqlParameter<string>("error", InMemoryOutboxBackend.LeaseExpiredError(settings.MaxAttempts)));
+            AddBackoff(command, settings);
+            var candidates = new List<OutboxCandidate>();
+            var expired = new List<OutboxExpiredMessage>();
+            DateTimeOffset now = default, leaseExpiresAt = default;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
-                var locked = await LockCandidatesAsync(connection, transaction, sql, settings, cancellationToken).ConfigureAwait(false);
-                if (locked.Count == 0)
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return OutboxClaim.None(owner);
+                    var candidate = ReadCandidate(reader);
+                    now = Utc(reader.GetDateTime(12));
+                    if (reader.GetBoolean(11))
+                    {
+                        candidates.Add(candidate);
+                        leaseExpiresAt = Utc(reader.GetDateTime(13));
+                    }
+                    else
+                    {
+                        expired.Add(new OutboxExpiredMessage(candidate.Id, candidate.EventId, candidate.Destination, candidate.Attempts));
+                    }
                 }
-
-                var ids = settings.PreserveStreamOrder
-                    ? await DropWaitingAsync(connection, transaction, sql, locked, cancellationToken).ConfigureAwait(false)
-                    : locked.Select(l => l.Id).ToArray();
-                var expired = await DeadLetterExpiredAsync(connection, transaction, sql, settings, ids, cancellationToken).ConfigureAwait(false);
-                var (candidates, now, leaseExpiresAt) = await LeaseAsync(connection, transaction, sql, settings, owner, ids, cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return new OutboxClaim(owner, now, leaseExpiresAt, candidates, expired);
             }
+
+            return candidates.Count == 0 && expired.Count == 0 ? OutboxClaim.None(owner) : new OutboxClaim(owner, now, leaseExpiresAt, candidates, expired);
         }
         finally
         {
@@ -131,98 +144,6 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         command.Parameters.Add(new NpgsqlParameter<double>("maxbackoff", settings.MaxBackoff.TotalSeconds));
     }
 
-    private static async Task<List<(long Id, StreamId Stream, long Version)>> LockCandidatesAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, OutboxSettings settings, CancellationToken cancellationToken)
-    {
-        var command = new NpgsqlCommand(settings.PreserveStreamOrder ? sql.LockHeads : sql.LockDue, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<int>("limit", settings.BatchSize));
-        var locked = new List<(long, StreamId, long)>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            locked.Add((reader.GetInt64(0), new StreamId(reader.GetString(1), reader.GetString(2)), reader.GetInt64(3)));
-        }
-
-        return locked;
-    }
-
-    /// <summary>
-    /// Ordered mode: drops locked rows that a pending row of their stream which this claim does not hold (leased by
-    /// another dispatcher, waiting for its retry, or locked by a concurrent claim) still precedes.
-    /// </summary>
-    private static async Task<long[]> DropWaitingAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, List<(long Id, StreamId Stream, long Version)> locked, CancellationToken cancellationToken)
-    {
-        var streams = locked.Select(c => c.Stream).Distinct().ToArray();
-        var command = new NpgsqlCommand(sql.Blockers, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = streams.Select(s => s.Type).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = streams.Select(s => s.Id).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<long[]>("claimed", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = locked.Select(c => c.Id).ToArray() });
-        var blockers = new Dictionary<StreamId, long>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (!reader.IsDBNull(2))
-                {
-                    blockers[new StreamId(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
-                }
-            }
-        }
-
-        return locked.Where(c => !blockers.TryGetValue(c.Stream, out var blocker) || c.Version <= blocker).Select(c => c.Id).ToArray();
-    }
-
-    private static async Task<List<OutboxExpiredMessage>> DeadLetterExpiredAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, OutboxSettings settings, long[] ids, CancellationToken cancellationToken)
-    {
-        var command = new NpgsqlCommand(sql.DeadLetterExpired, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
-        command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
-        command.Parameters.Add(new NpgsqlParameter<string>("error", InMemoryOutboxBackend.LeaseExpiredError(settings.MaxAttempts)));
-        var expired = new List<OutboxExpiredMessage>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            expired.Add(new OutboxExpiredMessage(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3)));
-        }
-
-        return expired;
-    }
-
-    private static async Task<(List<OutboxCandidate>, DateTimeOffset, DateTimeOffset)> LeaseAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, OutboxSettings settings, string owner, long[] ids, CancellationToken cancellationToken)
-    {
-        var command = new NpgsqlCommand(sql.Lease, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
-        command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
-        command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
-        command.Parameters.Add(new NpgsqlParameter<double>("lease", settings.LeaseDuration.TotalSeconds));
-        AddBackoff(command, settings);
-        var candidates = new List<OutboxCandidate>();
-        DateTimeOffset now = default, expires = default;
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            candidates.Add(ReadCandidate(reader));
-            now = Utc(reader.GetDateTime(11));
-            expires = Utc(reader.GetDateTime(12));
-        }
-
-        // In claim order (ids were locked in that order; RETURNING does not keep it).
-        var order = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        candidates.Sort((a, b) => order[a.Id].CompareTo(order[b.Id]));
-        return (candidates, now, expires);
-    }
-
     private static OutboxCandidate ReadCandidate(DbDataReader reader)
         => new(
             reader.GetInt64(0),
@@ -270,13 +191,50 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         private string Stream(string alias) => $"{alias}.{Q(_c.StreamType)}, {alias}.{Q(_c.StreamId)}";
 
         /// <summary>
-        /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
-        /// stream), the due ones oldest first, and the rows of each head's version (one per destination); locked, skipping
-        /// rows other claims hold. Only heads: a claim charges an attempt to every row it leases, so a row queued behind
-        /// its stream's head is never charged for a crash while the head was being published.
+        /// The claim, as one statement: lock the candidates (skipping rows other claims hold), dead-letter those whose last
+        /// attempt's lease expired unrecorded, lease the others (attempt + 1, owner, expiry, and the due time should the
+        /// attempt never be recorded: lease expiry plus backoff). Returns both, flagged, with the database's now().
         /// </summary>
-        public string LockHeads => $"""
-            WITH RECURSIVE heads(t, i, v, id, attempts, due_at) AS (
+        public string Claim(bool ordered) => $"""
+            WITH RECURSIVE {(ordered ? LockHeads : LockDue)},
+            expired AS (
+                UPDATE {_outbox} AS o
+                   SET {Q(_c.DeadLetteredAt)} = now(),
+                       {Q(_c.LastError)} = replace(@error, @max::text, o.{Q(_c.Attempts)}::text),
+                       {Q(_c.LeaseOwner)} = NULL,
+                       {Q(_c.LeaseExpiresAt)} = NULL
+                  FROM locked l
+                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} >= @max
+                RETURNING o.*
+            ),
+            leased AS (
+                UPDATE {_outbox} AS o
+                   SET {Q(_c.Attempts)} = o.{Q(_c.Attempts)} + 1,
+                       {Q(_c.LeaseOwner)} = @owner,
+                       {Q(_c.LeaseExpiresAt)} = now() + @lease * interval '1 second',
+                       {Q(_c.NextAttemptAt)} = now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")}
+                  FROM locked l
+                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} < @max
+                RETURNING o.*
+            ),
+            claimed AS (SELECT true AS is_leased, r.* FROM leased r UNION ALL SELECT false, r.* FROM expired r)
+            SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
+                   c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
+                   (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
+                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}
+              FROM claimed c
+             ORDER BY c.{Q(_c.Id)}
+            """;
+
+        /// <summary>
+        /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
+        /// stream), the due ones oldest first, and the rows of each head's version (one per destination). Only heads: a
+        /// claim charges an attempt to every row it leases, so a row queued behind its stream's head is never charged for
+        /// a crash while the head was being published; and a row is a head only once every earlier row of its stream is
+        /// dispatched or dead-lettered, so no further check is needed.
+        /// </summary>
+        private string LockHeads => $"""
+            heads(t, i, v, id, attempts, due_at) AS (
                 (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
                    FROM {_outbox} o WHERE {Pending("o")}
                   ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1)
@@ -289,56 +247,26 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             ),
             due_heads AS (
                 SELECT h.t, h.i, h.v, h.id FROM heads h WHERE h.attempts = 0 OR h.due_at <= now() ORDER BY h.id LIMIT @limit
-            )
-            SELECT o.{Q(_c.Id)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}
+            ),
+            locked AS (
+            SELECT o.{Q(_c.Id)} AS id
               FROM due_heads d JOIN {_outbox} o
                 ON o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND o.{Q(_c.StreamVersion)} = d.v
              WHERE {Pending("o")} AND {Due("o")}
              ORDER BY d.id, o.{Q(_c.Id)}
              LIMIT @limit
-               FOR UPDATE OF o SKIP LOCKED
+               FOR UPDATE OF o SKIP LOCKED)
             """;
 
-        /// <summary>Unordered mode: due rows in id order, locked, skipping rows other claims hold.</summary>
-        public string LockDue => $"""
-            SELECT o.{Q(_c.Id)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}
+        /// <summary>Unordered mode: due rows in id order.</summary>
+        private string LockDue => $"""
+            locked AS (
+            SELECT o.{Q(_c.Id)} AS id
               FROM {_outbox} o
              WHERE {Pending("o")} AND {Due("o")}
              ORDER BY o.{Q(_c.Id)}
              LIMIT @limit
-               FOR UPDATE OF o SKIP LOCKED
-            """;
-
-        // One index lookup per stream (a scalar subquery), whatever the statistics say; null when nothing else is pending.
-        public string Blockers => $"""
-            SELECT s.t, s.i,
-                   (SELECT min(o.{Q(_c.StreamVersion)}) FROM {_outbox} o
-                     WHERE o.{Q(_c.StreamType)} = s.t AND o.{Q(_c.StreamId)} = s.i AND {Pending("o")}
-                       AND NOT (o.{Q(_c.Id)} = ANY (@claimed)))
-              FROM unnest(@types, @ids) AS s(t, i)
-            """;
-
-        public string DeadLetterExpired => $"""
-            UPDATE {_outbox} AS o
-               SET {Q(_c.DeadLetteredAt)} = now(),
-                   {Q(_c.LastError)} = replace(@error, @max::text, o.{Q(_c.Attempts)}::text),
-                   {Q(_c.LeaseOwner)} = NULL,
-                   {Q(_c.LeaseExpiresAt)} = NULL
-             WHERE o.{Q(_c.Id)} = ANY (@ids) AND o.{Q(_c.Attempts)} >= @max
-            RETURNING o.{Q(_c.Id)}, o.{Q(_c.EventId)}, o.{Q(_c.Destination)}, o.{Q(_c.Attempts)}
-            """;
-
-        public string Lease => $"""
-            UPDATE {_outbox} AS o
-               SET {Q(_c.Attempts)} = o.{Q(_c.Attempts)} + 1,
-                   {Q(_c.LeaseOwner)} = @owner,
-                   {Q(_c.LeaseExpiresAt)} = now() + @lease * interval '1 second',
-                   {Q(_c.NextAttemptAt)} = now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")}
-             WHERE o.{Q(_c.Id)} = ANY (@ids) AND o.{Q(_c.Attempts)} < @max
-            RETURNING o.{Q(_c.Id)}, o.{Q(_c.EventId)}, o.{Q(_c.Destination)}, o.{Q(_c.EventType)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)},
-                      o.{Q(_c.StreamVersion)}, o.{Q(_c.Payload)}::text, o.{Q(_c.Headers)}::text, o.{Q(_c.Attempts)},
-                      (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = o.{Q(_c.EventId)}),
-                      now(), o.{Q(_c.LeaseExpiresAt)}
+               FOR UPDATE OF o SKIP LOCKED)
             """;
 
         // Outcome kinds: 0 published, 1 failed, 2 released (given back unattempted). Row states returned: see OutboxRowState.

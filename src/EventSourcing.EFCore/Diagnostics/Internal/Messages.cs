@@ -175,4 +175,8 @@ internal static class Messages
     public const string OutboxContextBusy =
         "The outbox dispatches, requeues and cleans up on a context without an open transaction, unsaved changes or staged events "
         + "(its own work is committed separately). Use a fresh context, or SaveChanges / commit first.";
+
+    public static string OutboxLeaseNotLongerThanPublishTimeout(TimeSpan lease, TimeSpan publishTimeout)
+        => $"The outbox lease ({lease}) must be longer than the publish timeout ({publishTimeout}), so that a publish ends before its lease can expire. "
+           + "Call UseOutbox(o => o.LeaseFor(...)) with a longer lease or o.PublishTimeout(...) with a shorter timeout.";
 }
