@@ -105,7 +105,7 @@ public sealed class RabbitMqOutboxPublisherTest
         {
             await using var seed = CreateContext(outbox);
             var e = new EventData(new Deposited(1)) { EventId = Guid.CreateVersion7() };
-            await seed.Events().AppendAsync(new StreamId(type, Guid.NewGuid().ToString("N")), ExpectedVersion.NoStream, e);
+            await seed.Events().AppendAsync(new StreamId(type, Guid.NewGuid().ToString("N")), ExpectedVersion.NoStream, new[] { e });
             ids.Add(e.EventId!.Value);
         }
 
