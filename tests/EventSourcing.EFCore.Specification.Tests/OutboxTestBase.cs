@@ -210,32 +210,36 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
     [Test]
     public virtual async Task A_failed_message_waits_for_its_backoff_and_holds_back_the_rest_of_its_stream_only()
     {
-        var clock = new ManualClock();
-        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").RetryBackoff(TimeSpan.FromMinutes(10), TimeSpan.FromHours(1));
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         var slow = NewStream();
         var other = NewStream();
-        await SeedOutboxAsync(slow, policy, 2, clock);
-        await SeedOutboxAsync(other, policy, 1, clock);
+        await SeedOutboxAsync(slow, policy, 2);
+        await SeedOutboxAsync(other, policy, 1);
         var failOnce = 0;
         var publisher = new RecordingPublisher
         {
             Fail = m => m.StreamId == slow && m.Headers[OutboxHeaders.Version] == "1" && Interlocked.Increment(ref failOnce) == 1 ? new IOException("nack") : null,
         };
 
-        Assert.That(await DispatchAsync(publisher, policy, clock), Is.EqualTo(1));
+        var failedAt = DateTimeOffset.UtcNow;
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(1));
         Assert.That(publisher.Published.Select(m => m.StreamId), Is.EqualTo(new[] { other }), "the slow stream's version 2 waits for version 1");
         var retrying = (await RowsAsync()).Single(r => r.StreamId == slow.Id && r.StreamVersion == 1);
         Assert.That(retrying.Attempts, Is.EqualTo(1));
-        Assert.That(retrying.NextAttemptAt - clock.GetUtcNow(), Is.InRange(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10)), "backoff with jitter");
-        var stats = await StatsAsync(clock);
+        Assert.That((retrying.LeaseOwner, retrying.LeaseExpiresAt), Is.EqualTo(((string?)null, (DateTimeOffset?)null)), "the lease ends with the recorded outcome");
+        Assert.That(retrying.NextAttemptAt - failedAt, Is.InRange(TimeSpan.FromSeconds(0.4), TimeSpan.FromSeconds(1.5)), "backoff with jitter (half to all of 1 s)");
+        var stats = await StatsAsync();
         Assert.That((stats.Pending, stats.Retrying), Is.EqualTo((2L, 1L)));
+        Assert.That(await DispatchAsync(publisher, policy), Is.Zero, "not due yet");
 
-        clock.Advance(TimeSpan.FromMinutes(4));
-        Assert.That(await DispatchAsync(publisher, policy, clock), Is.Zero, "not due yet");
-        Assert.That((await StatsAsync(clock)).OldestPendingAge, Is.EqualTo(TimeSpan.FromMinutes(4)));
+        // Poll (the backoff is on the store's clock) until both are published.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (publisher.Published.Count < 3 && DateTime.UtcNow < deadline)
+        {
+            await DispatchAsync(publisher, policy);
+            await Task.Delay(50);
+        }
 
-        clock.Advance(TimeSpan.FromMinutes(7));
-        Assert.That(await DispatchAsync(publisher, policy, clock), Is.EqualTo(2));
         Assert.That(publisher.Published.Where(m => m.StreamId == slow).Select(m => (m.Headers[OutboxHeaders.Version], m.Attempt)),
             Is.EqualTo(new[] { ("1", 2), ("2", 1) }));
     }
@@ -303,21 +307,149 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
     [Test]
     public virtual async Task DeleteDispatchedAsync_deletes_only_messages_dispatched_before_the_retention()
     {
-        var clock = new ManualClock();
-        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").RetainDispatchedFor(TimeSpan.FromDays(1));
-        await SeedOutboxAsync(NewStream(), policy, 2, clock);
-        Assert.That(await DispatchAsync(new RecordingPublisher(), policy, clock), Is.EqualTo(2));
-        await SeedOutboxAsync(NewStream(), policy, 1, clock);
+        Action<OutboxOptionsBuilder> keepADay = o => o.PublishAll("events").RetainDispatchedFor(TimeSpan.FromDays(1));
+        Action<OutboxOptionsBuilder> keepNothing = o => o.PublishAll("events").RetainDispatchedFor(TimeSpan.Zero);
+        await SeedOutboxAsync(NewStream(), keepADay, 2);
+        Assert.That(await DispatchAsync(new RecordingPublisher(), keepADay), Is.EqualTo(2));
+        await SeedOutboxAsync(NewStream(), keepADay, 1);
 
-        await using (var db = CreateOutboxContext(policy, clock))
+        await using (var db = CreateOutboxContext(keepADay))
         {
             Assert.That(await db.Outbox().DeleteDispatchedAsync(), Is.Zero, "within the retention");
-            clock.Advance(TimeSpan.FromDays(2));
+        }
+
+        await Task.Delay(10); // the store's clock moves past the dispatch time
+        await using (var db = CreateOutboxContext(keepNothing))
+        {
             Assert.That(await db.Outbox().DeleteDispatchedAsync(), Is.EqualTo(2));
         }
 
         var rows = await RowsAsync();
         Assert.That(rows.Select(r => r.DispatchedAt), Is.EqualTo(new DateTimeOffset?[] { null }), "the pending message stays");
+    }
+
+    [Test]
+    public virtual async Task A_hanging_publisher_times_out_each_attempt_with_its_token_cancelled_and_ends_a_dead_letter([Values] bool honoursCancellation)
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").MaxAttempts(3).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero).PublishTimeout(TimeSpan.FromMilliseconds(200));
+        var stream = NewStream();
+        var ids = await SeedOutboxAsync(stream, policy, 2);
+        var hanging = new HangingPublisher(honoursCancellation);
+
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(await DispatchAsync(hanging, policy), Is.Zero);
+        Assert.That(hanging.Attempts, Is.EqualTo(new[] { (ids[0], 1), (ids[0], 2), (ids[0], 3), (ids[1], 1), (ids[1], 2), (ids[1], 3) }),
+            "each attempt times out, counts, and the stream moves on only once version 1 is a dead letter");
+        Assert.That(hanging.CancelledTokens, Is.EqualTo(6), "every attempt's token was cancelled at the timeout");
+        Assert.That(elapsed.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)), "the dispatcher did not wait for the hanging publishes");
+        var rows = await RowsAsync();
+        Assert.That(rows.Select(r => (r.Attempts, r.DeadLetteredAt != null)), Is.All.EqualTo((3, true)));
+        Assert.That(rows.Select(r => r.LastError), Has.All.Contains("TimeoutException").And.All.Contains("publish timeout"));
+        Assert.That(rows.Select(r => r.LeaseOwner), Is.All.Null);
+        Assert.That(await StatsAsync(), Is.EqualTo(new OutboxStats(0, 0, null, 2)));
+    }
+
+    [Test]
+    public virtual async Task Dead_letters_are_listed_page_by_page_filtered_inspected_requeued_and_purged()
+    {
+        var seed = Random.Shared.Next();
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        Action<OutboxOptionsBuilder> policy = o => o.Publish(e => e.StreamId.Type == "red", "red").Publish(e => e.StreamId.Type == "blue", "blue").MaxAttempts(1);
+        var poison = new Dictionary<Guid, (string Destination, string Error)>();
+        var all = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            var destination = random.Next(2) == 0 ? "red" : "blue";
+            var ids = await SeedOutboxAsync(NewStream(destination), policy, 1 + random.Next(3));
+            all.AddRange(ids);
+            foreach (var id in ids.Where(_ => random.Next(3) > 0))
+            {
+                poison[id] = (destination, random.Next(2) == 0 ? "NackedByBroker" : "SchemaRejected");
+            }
+        }
+
+        var publisher = new RecordingPublisher { Fail = m => poison.TryGetValue(m.MessageId, out var p) ? new IOException(p.Error + " " + m.MessageId) : null };
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(all.Count - poison.Count));
+
+        await using var db = CreateOutboxContext(policy);
+        var outbox = db.Outbox();
+        async Task<List<OutboxDeadLetter>> ReadAllPagesAsync(OutboxDeadLetterFilter? filter)
+        {
+            var pages = new List<OutboxDeadLetter>();
+            long after = 0;
+            while (true)
+            {
+                var page = await outbox.GetDeadLettersAsync(filter, after, limit: 3);
+                Assert.That(page, Has.Count.LessThanOrEqualTo(3));
+                pages.AddRange(page);
+                if (page.Count < 3)
+                {
+                    return pages;
+                }
+
+                after = page[^1].Id;
+            }
+        }
+
+        var listed = await ReadAllPagesAsync(null);
+        Assert.That(listed.Select(d => d.MessageId), Is.EquivalentTo(poison.Keys));
+        Assert.That(listed.Select(d => d.Id), Is.Ordered.Ascending.And.Unique);
+        foreach (var (destination, error) in new[] { ("red", "NackedByBroker"), ("blue", "SchemaRejected"), ("red", "SchemaRejected") })
+        {
+            var filtered = await ReadAllPagesAsync(new OutboxDeadLetterFilter { Destination = destination, ErrorContains = error });
+            Assert.That(filtered.Select(d => d.MessageId), Is.EquivalentTo(poison.Where(p => p.Value == (destination, error)).Select(p => p.Key)), $"{destination}/{error}");
+        }
+
+        if (listed.Count > 0)
+        {
+            var one = await outbox.FindDeadLetterAsync(listed[0].Id);
+            Assert.That(one, Is.Not.Null);
+            Assert.That((one!.MessageId, one.Attempts, one.Destination), Is.EqualTo((listed[0].MessageId, 1, poison[listed[0].MessageId].Destination)));
+            Assert.That(one.LastError, Does.Contain(poison[one.MessageId].Error).And.Contain("IOException"));
+            Assert.That(one.Headers[OutboxHeaders.EventId], Is.EqualTo(one.MessageId.ToString()));
+            Assert.That(one.Payload, Does.Contain("amount"));
+        }
+
+        Assert.That(await outbox.FindDeadLetterAsync(long.MaxValue), Is.Null);
+        Assert.That(Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => outbox.GetDeadLettersAsync(limit: 0))!.ParamName, Is.EqualTo("limit"));
+        Assert.That(Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => outbox.GetDeadLettersAsync(afterId: -1))!.ParamName, Is.EqualTo("afterId"));
+
+        var redNacks = poison.Count(p => p.Value == ("red", "NackedByBroker"));
+        Assert.That(await outbox.RequeueDeadLettersAsync(new OutboxDeadLetterFilter { Destination = "red", ErrorContains = "NackedByBroker" }), Is.EqualTo(redNacks));
+        var schema = poison.Count(p => p.Value.Error == "SchemaRejected");
+        Assert.That(await outbox.PurgeDeadLettersAsync(new OutboxDeadLetterFilter { ErrorContains = "SchemaRejected" }), Is.EqualTo(schema));
+        Assert.That(await outbox.RequeueDeadLettersAsync(), Is.EqualTo(poison.Count - redNacks - schema), "requeue all: the blue nacks are left");
+        Assert.That((await outbox.GetStatsAsync()).DeadLetters, Is.Zero);
+
+        var healthy = new RecordingPublisher();
+        Assert.That(await DispatchAsync(healthy, policy), Is.EqualTo(poison.Count - schema));
+        Assert.That(healthy.Published.Select(m => m.MessageId), Is.EquivalentTo(poison.Where(p => p.Value.Error != "SchemaRejected").Select(p => p.Key)));
+        Assert.That((await RowsAsync()).Select(r => r.EventId), Is.EquivalentTo(all.Except(poison.Where(p => p.Value.Error == "SchemaRejected").Select(p => p.Key))),
+            "purged rows are gone, nothing else");
+    }
+
+    [Test]
+    public virtual async Task Busy_streams_are_dispatched_by_concurrent_dispatchers_in_order_each_message_once()
+    {
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").BatchSize(7);
+        var streams = Enumerable.Range(0, 3).Select(_ => NewStream()).ToArray();
+        foreach (var stream in streams)
+        {
+            await SeedOutboxAsync(stream, policy, 60);
+        }
+
+        var publisher = new RecordingPublisher();
+        var dispatchers = Enumerable.Range(0, 3).Select(_ => Task.Run(() => DispatchAsync(publisher, policy))).ToArray();
+        var published = (await Task.WhenAll(dispatchers)).Sum();
+        published += await DispatchAsync(publisher, policy);
+        Assert.That(published, Is.EqualTo(180));
+        Assert.That(publisher.Published.Select(m => m.MessageId).Distinct().Count(), Is.EqualTo(180), "none twice");
+        foreach (var stream in streams)
+        {
+            Assert.That(publisher.Published.Where(m => m.StreamId == stream).Select(m => long.Parse(m.Headers[OutboxHeaders.Version], System.Globalization.CultureInfo.InvariantCulture)),
+                Is.EqualTo(Enumerable.Range(1, 60).Select(v => (long)v)));
+        }
     }
 
     [Test]

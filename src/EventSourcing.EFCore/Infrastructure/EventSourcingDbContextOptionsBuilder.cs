@@ -245,12 +245,14 @@ public sealed partial class EventSourcingDbContextOptionsBuilder : IEventSourcin
     /// <param name="configure">Adds routes (<c>Publish&lt;TEvent&gt;</c>, <c>Publish(predicate, …)</c>, <c>PublishAll</c>) and sets the dispatch policy.</param>
     /// <returns>The same builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="configure"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The lease is not longer than the publish timeout.</exception>
     public EventSourcingDbContextOptionsBuilder UseOutbox(Action<OutboxOptionsBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
         var current = _optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>()?.Outbox ?? new OutboxSettings();
         var outbox = new OutboxOptionsBuilder(current);
         configure(outbox);
+        outbox.Validate();
         return WithOption(e => e.WithOutbox(outbox.Settings));
     }
 }

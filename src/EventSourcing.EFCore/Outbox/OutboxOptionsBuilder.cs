@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.OutboxInternal;
 
 namespace EventSourcing.EFCore.Infrastructure;
@@ -107,6 +108,47 @@ public sealed class OutboxOptionsBuilder
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(retention, TimeSpan.Zero);
         return With(Settings with { Retention = retention });
+    }
+
+    /// <summary>
+    /// Sets how long one publish may take (default 30 seconds): then its cancellation token is cancelled, the dispatcher
+    /// stops waiting for it, and the message counts as a failed attempt (retried with backoff, dead-lettered after the
+    /// last attempt). It must be shorter than the lease (<see cref="LeaseFor"/>).
+    /// </summary>
+    /// <param name="timeout">The timeout, more than zero.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative.</exception>
+    /// <remarks><c>UseOutbox</c> throws <see cref="InvalidOperationException"/> when the timeout is not shorter than the lease.</remarks>
+    public OutboxOptionsBuilder PublishTimeout(TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        return With(Settings with { PublishTimeout = timeout });
+    }
+
+    /// <summary>
+    /// Sets how long a dispatcher holds the messages it claimed (default 1 minute). A dispatcher claims a batch in a short
+    /// transaction, publishes with no transaction open, and then marks each message; if it crashes or hangs, its
+    /// messages are claimed again by another dispatcher once the lease expires (the lost attempt counts, with its
+    /// backoff). A dispatcher starts no publish that its lease could not cover: the lease must be longer than the publish
+    /// timeout (<see cref="PublishTimeout"/>).
+    /// </summary>
+    /// <param name="lease">The lease, longer than the publish timeout.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lease"/> is zero or negative.</exception>
+    /// <remarks><c>UseOutbox</c> throws <see cref="InvalidOperationException"/> when the lease is not longer than the publish timeout.</remarks>
+    public OutboxOptionsBuilder LeaseFor(TimeSpan lease)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        return With(Settings with { LeaseDuration = lease });
+    }
+
+    /// <summary>Checks the settings that depend on each other, once <c>UseOutbox</c>'s callback has set them all.</summary>
+    internal void Validate()
+    {
+        if (Settings.LeaseDuration <= Settings.PublishTimeout)
+        {
+            throw new InvalidOperationException(Messages.OutboxLeaseNotLongerThanPublishTimeout(Settings.LeaseDuration, Settings.PublishTimeout));
+        }
     }
 
     private OutboxOptionsBuilder Route(Func<RecordedEvent, bool> predicate, string destination, Action<RecordedEvent, IDictionary<string, string>>? headers)

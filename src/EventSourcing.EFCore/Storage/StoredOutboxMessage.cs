@@ -41,10 +41,13 @@ public sealed class StoredOutboxMessage
     /// <summary>Gets or sets the UTC time the message was written.</summary>
     public DateTimeOffset CreatedAt { get; set; }
 
-    /// <summary>Gets or sets the number of publish attempts made so far.</summary>
+    /// <summary>Gets or sets the number of publish attempts made so far (counted when a dispatcher claims the message).</summary>
     public int Attempts { get; set; }
 
-    /// <summary>Gets or sets the UTC time before which the message is not (re)tried.</summary>
+    /// <summary>
+    /// Gets or sets the database time before which the message is not (re)tried. A message never attempted
+    /// (<see cref="Attempts"/> 0) is due at once.
+    /// </summary>
     public DateTimeOffset NextAttemptAt { get; set; }
 
     /// <summary>Gets or sets the UTC time the publisher accepted the message; <see langword="null"/> while it is pending.</summary>
@@ -55,4 +58,10 @@ public sealed class StoredOutboxMessage
 
     /// <summary>Gets or sets the last publish error (exception type and message), or <see langword="null"/>.</summary>
     public string? LastError { get; set; }
+
+    /// <summary>Gets or sets the claim that holds the message while a dispatcher publishes it; <see langword="null"/> when none does.</summary>
+    public string? LeaseOwner { get; set; }
+
+    /// <summary>Gets or sets the database time the current lease expires (then another dispatcher may claim the message); <see langword="null"/> when not leased.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
 }

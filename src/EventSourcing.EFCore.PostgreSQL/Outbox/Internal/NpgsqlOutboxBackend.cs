@@ -11,44 +11,25 @@ using NpgsqlTypes;
 namespace EventSourcing.EFCore.PostgreSQL.OutboxInternal;
 
 /// <summary>
-/// The PostgreSQL outbox backend. A dispatcher claims committed, due rows with <c>FOR UPDATE SKIP LOCKED</c> in a
-/// transaction on the context's connection, publishes them, marks them in one statement and commits: a row is never
-/// published by two live dispatchers at once, and a dispatcher that dies before its commit leaves its rows pending (they
-/// are published again, never lost). In ordered mode a row is not claimed while an earlier row of its stream waits for
-/// a retry, and after the claim the rows of a stream are published only up to the first version that an unclaimed
-/// pending row (locked by another dispatcher) still holds back.
+/// The PostgreSQL outbox backend. A dispatcher leases due rows in one statement (its own transaction): it locks
+/// candidates with <c>FOR UPDATE SKIP LOCKED</c>, sets lease owner, lease expiry, attempt + 1 and the due time should the
+/// attempt never be recorded (lease expiry plus backoff), and commits. It publishes with no transaction open, then records each outcome in one statement, only for
+/// rows whose lease it still holds. Every time is the database's <c>now()</c>. In ordered mode only stream heads are
+/// claimed, found with one index probe per pending stream (a loose index scan over the pending-stream index), so rows
+/// queued behind a busy stream's head are never scanned and skipped over and over.
 /// </summary>
 internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 {
-    public async Task<OutboxBatchResult> DispatchBatchAsync(
-        DbContext context, OutboxSettings settings, OutboxPublishing publishing, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var sql = new Sql(context);
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = (NpgsqlConnection)database.GetDbConnection();
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                var candidates = await ClaimAsync(connection, transaction, sql, settings, now, cancellationToken).ConfigureAwait(false);
-                if (candidates.Count == 0)
-                {
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return OutboxBatchResult.Empty;
-                }
-
-                var blockers = settings.PreserveStreamOrder
-                    ? await ReadBlockersAsync(connection, transaction, sql, candidates, cancellationToken).ConfigureAwait(false)
-                    : [];
-                var result = await publishing.PublishAsync(candidates, blockers, cancellationToken).ConfigureAwait(false);
-
-                // Record what was published even when the caller is cancelling: it must not be published again.
-                await MarkAsync(connection, transaction, sql, result.Outcomes, CancellationToken.None).ConfigureAwait(false);
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                return result;
-            }
+            var command = new NpgsqlCommand("SELECT now()", (NpgsqlConnection)database.GetDbConnection());
+            await using var commandScope = command.ConfigureAwait(false);
+            var now = (DateTime)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return new DateTimeOffset(DateTime.SpecifyKind(now, DateTimeKind.Utc));
         }
         finally
         {
@@ -56,34 +37,111 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         }
     }
 
-    public Task<int> RequeueAsync(DbContext context, Guid messageId, DateTimeOffset now, CancellationToken cancellationToken)
-        => context.Set<StoredOutboxMessage>()
-            .Where(o => o.EventId == messageId && o.DeadLetteredAt != null)
-            .ExecuteUpdateAsync(
-                s => s.SetProperty(o => o.DeadLetteredAt, (DateTimeOffset?)null).SetProperty(o => o.Attempts, 0).SetProperty(o => o.NextAttemptAt, now),
-                cancellationToken);
+    public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
+    {
+        var sql = new Sql(context);
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // One statement, committed on its own: the claim's transaction id lives only while the statement runs, never
+            // across a round trip to this process (which may pause, or be killed, at any point).
+            var command = new NpgsqlCommand(sql.Claim(settings.PreserveStreamOrder), (NpgsqlConnection)database.GetDbConnection());
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<int>("limit", settings.BatchSize));
+            command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
+            command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
+            command.Parameters.Add(new NpgsqlParameter<double>("lease", settings.LeaseDuration.TotalSeconds));
+            command.Parameters.Add(new NpgsqlParameter<string>("error", InMemoryOutboxBackend.LeaseExpiredError(settings.MaxAttempts)));
+            AddBackoff(command, settings);
+            var candidates = new List<OutboxCandidate>();
+            var expired = new List<OutboxExpiredMessage>();
+            DateTimeOffset now = default, leaseExpiresAt = default;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var candidate = ReadCandidate(reader);
+                    now = Utc(reader.GetDateTime(12));
+                    if (reader.GetBoolean(11))
+                    {
+                        candidates.Add(candidate);
+                        leaseExpiresAt = Utc(reader.GetDateTime(13));
+                    }
+                    else
+                    {
+                        expired.Add(new OutboxExpiredMessage(candidate.Id, candidate.EventId, candidate.Destination, candidate.Attempts));
+                    }
+                }
+            }
+
+            return candidates.Count == 0 && expired.Count == 0 ? OutboxClaim.None(owner) : new OutboxClaim(owner, now, leaseExpiresAt, candidates, expired);
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<OutboxMark>> CompleteAsync(
+        DbContext context, OutboxSettings settings, TimeProvider clock, string owner, IReadOnlyList<OutboxOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var sql = new Sql(context);
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = new NpgsqlCommand(sql.Complete, (NpgsqlConnection)database.GetDbConnection());
+            await using var commandScope = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
+            command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
+            AddBackoff(command, settings);
+            command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = outcomes.Select(o => o.Message.Id).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<int[]>("kinds", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = outcomes.Select(o => (int)o.Kind).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = outcomes.Select(o => o.Error).ToArray() });
+            var marks = new Dictionary<long, OutboxMark>();
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var id = reader.GetInt64(0);
+                    var state = (OutboxRowState)reader.GetInt32(1);
+                    marks[id] = new OutboxMark(id, state, state == OutboxRowState.Retrying ? Utc(reader.GetDateTime(2)) : null);
+                }
+            }
+
+            return outcomes.Select(o => marks.GetValueOrDefault(o.Message.Id) ?? new OutboxMark(o.Message.Id, OutboxRowState.LeaseLost, null)).ToList();
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    public Task<int> RequeueAsync(DbContext context, IQueryable<StoredOutboxMessage> deadLetters, CancellationToken cancellationToken)
+        => deadLetters.ExecuteUpdateAsync(
+            s => s.SetProperty(o => o.DeadLetteredAt, (DateTimeOffset?)null)
+                .SetProperty(o => o.Attempts, 0)
+                .SetProperty(o => o.LeaseOwner, (string?)null)
+                .SetProperty(o => o.LeaseExpiresAt, (DateTimeOffset?)null),
+            cancellationToken);
+
+    public Task<int> PurgeAsync(DbContext context, IQueryable<StoredOutboxMessage> deadLetters, CancellationToken cancellationToken)
+        => deadLetters.ExecuteDeleteAsync(cancellationToken);
 
     public Task<int> DeleteDispatchedAsync(DbContext context, DateTimeOffset olderThan, CancellationToken cancellationToken)
         => context.Set<StoredOutboxMessage>()
             .Where(o => o.DispatchedAt != null && o.DispatchedAt < olderThan)
             .ExecuteDeleteAsync(cancellationToken);
 
-    private static async Task<List<OutboxCandidate>> ClaimAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, OutboxSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var command = new NpgsqlCommand(sql.Claim(settings.PreserveStreamOrder), connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<DateTime>("now", NpgsqlDbType.TimestampTz) { TypedValue = now.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter<int>("limit", settings.BatchSize));
-        var candidates = new List<OutboxCandidate>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            candidates.Add(ReadCandidate(reader));
-        }
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
-        return candidates;
+    private static void AddBackoff(NpgsqlCommand command, OutboxSettings settings)
+    {
+        command.Parameters.Add(new NpgsqlParameter<double>("initial", settings.InitialBackoff.TotalSeconds));
+        command.Parameters.Add(new NpgsqlParameter<double>("maxbackoff", settings.MaxBackoff.TotalSeconds));
     }
 
     private static OutboxCandidate ReadCandidate(DbDataReader reader)
@@ -98,50 +156,6 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             reader.GetString(8),
             reader.GetInt32(9),
             reader.IsDBNull(10) ? null : reader.GetInt64(10));
-
-    private static async Task<Dictionary<StreamId, long>> ReadBlockersAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, List<OutboxCandidate> candidates, CancellationToken cancellationToken)
-    {
-        var streams = candidates.Select(c => c.StreamId).Distinct().ToArray();
-        var command = new NpgsqlCommand(sql.Blockers, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = streams.Select(s => s.Type).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = streams.Select(s => s.Id).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<long[]>("claimed", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = candidates.Select(c => c.Id).ToArray() });
-        var blockers = new Dictionary<StreamId, long>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!reader.IsDBNull(2))
-            {
-                blockers[new StreamId(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
-            }
-        }
-
-        return blockers;
-    }
-
-    private static async Task MarkAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Sql sql, IReadOnlyList<OutboxOutcome> outcomes, CancellationToken cancellationToken)
-    {
-        if (outcomes.Count == 0)
-        {
-            return;
-        }
-
-        var command = new NpgsqlCommand(sql.Mark, connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = outcomes.Select(o => o.Id).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<int[]>("attempts", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = outcomes.Select(o => o.Attempts).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("ats", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = outcomes.Select(o => o.At.UtcDateTime).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<DateTime?[]>("nexts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
-        {
-            TypedValue = outcomes.Select(o => o.NextAttemptAt?.UtcDateTime).ToArray(),
-        });
-        command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = outcomes.Select(o => o.Error).ToArray() });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>The dispatcher's SQL, with table and column names from the EF model.</summary>
     private sealed class Sql
@@ -167,51 +181,114 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         private string Pending(string alias) => $"{alias}.{Q(_c.DispatchedAt)} IS NULL AND {alias}.{Q(_c.DeadLetteredAt)} IS NULL";
 
-        // The global position comes from a scalar subquery (one unique-index lookup per claimed row), and OFFSET 0 keeps
-        // the NOT EXISTS a correlated subplan (an index lookup per candidate on the pending-stream index);
-        // as an anti join the planner may scan every pending row per candidate when the table's statistics are stale.
-        public string Claim(bool ordered)
-        {
-            var waitingPredecessor = ordered
-                ? $"""
-                     AND NOT EXISTS (SELECT 1 FROM {_outbox} p
-                                      WHERE p.{Q(_c.StreamType)} = o.{Q(_c.StreamType)} AND p.{Q(_c.StreamId)} = o.{Q(_c.StreamId)}
-                                        AND p.{Q(_c.StreamVersion)} < o.{Q(_c.StreamVersion)} AND {Pending("p")}
-                                        AND p.{Q(_c.NextAttemptAt)} > @now
-                                     OFFSET 0)
-                  """
-                : "";
-            return $"""
-                SELECT o.{Q(_c.Id)}, o.{Q(_c.EventId)}, o.{Q(_c.Destination)}, o.{Q(_c.EventType)}, o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)},
-                       o.{Q(_c.StreamVersion)}, o.{Q(_c.Payload)}::text, o.{Q(_c.Headers)}::text, o.{Q(_c.Attempts)},
-                       (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = o.{Q(_c.EventId)})
-                  FROM {_outbox} o
-                 WHERE {Pending("o")} AND o.{Q(_c.NextAttemptAt)} <= @now
-                {waitingPredecessor}
-                 ORDER BY o.{Q(_c.Id)}
-                 LIMIT @limit
-                 FOR UPDATE OF o SKIP LOCKED
-                """;
-        }
+        // Never attempted (a fresh or requeued row) is due at once, whatever clock stamped it; otherwise the database's.
+        private string Due(string alias) => $"({alias}.{Q(_c.Attempts)} = 0 OR {alias}.{Q(_c.NextAttemptAt)} <= now())";
 
-        // One index lookup per stream (a scalar subquery), whatever the statistics say; null when nothing else is pending.
-        public string Blockers => $"""
-            SELECT s.t, s.i,
-                   (SELECT min(o.{Q(_c.StreamVersion)}) FROM {_outbox} o
-                     WHERE o.{Q(_c.StreamType)} = s.t AND o.{Q(_c.StreamId)} = s.i AND {Pending("o")}
-                       AND NOT (o.{Q(_c.Id)} = ANY (@claimed)))
-              FROM unnest(@types, @ids) AS s(t, i)
+        // Exponential from the initial backoff, capped, with "equal jitter" (half fixed, half random), as OutboxSettings.BackoffAfter.
+        private string Backoff(string failedAttempts)
+            => $"(least(@initial * power(2, least({failedAttempts} - 1, 30)), @maxbackoff) * (0.5 + 0.5 * random())) * interval '1 second'";
+
+        private string Stream(string alias) => $"{alias}.{Q(_c.StreamType)}, {alias}.{Q(_c.StreamId)}";
+
+        /// <summary>
+        /// The claim, as one statement: lock the candidates (skipping rows other claims hold), dead-letter those whose last
+        /// attempt's lease expired unrecorded, lease the others (attempt + 1, owner, expiry, and the due time should the
+        /// attempt never be recorded: lease expiry plus backoff). Returns both, flagged, with the database's now().
+        /// </summary>
+        public string Claim(bool ordered) => $"""
+            WITH RECURSIVE {(ordered ? LockHeads : LockDue)},
+            expired AS (
+                UPDATE {_outbox} AS o
+                   SET {Q(_c.DeadLetteredAt)} = now(),
+                       {Q(_c.LastError)} = replace(@error, @max::text, o.{Q(_c.Attempts)}::text),
+                       {Q(_c.LeaseOwner)} = NULL,
+                       {Q(_c.LeaseExpiresAt)} = NULL
+                  FROM locked l
+                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} >= @max
+                RETURNING o.*
+            ),
+            leased AS (
+                UPDATE {_outbox} AS o
+                   SET {Q(_c.Attempts)} = o.{Q(_c.Attempts)} + 1,
+                       {Q(_c.LeaseOwner)} = @owner,
+                       {Q(_c.LeaseExpiresAt)} = now() + @lease * interval '1 second',
+                       {Q(_c.NextAttemptAt)} = now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")}
+                  FROM locked l
+                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} < @max
+                RETURNING o.*
+            ),
+            claimed AS (SELECT true AS is_leased, r.* FROM leased r UNION ALL SELECT false, r.* FROM expired r)
+            SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
+                   c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
+                   (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
+                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}
+              FROM claimed c
+             ORDER BY c.{Q(_c.Id)}
             """;
 
-        public string Mark => $"""
+        /// <summary>
+        /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
+        /// stream), the due ones oldest first, and the rows of each head's version (one per destination). Only heads: a
+        /// claim charges an attempt to every row it leases, so a row queued behind its stream's head is never charged for
+        /// a crash while the head was being published; and a row is a head only once every earlier row of its stream is
+        /// dispatched or dead-lettered, so no further check is needed.
+        /// </summary>
+        private string LockHeads => $"""
+            heads(t, i, v, id, attempts, due_at) AS (
+                (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+                   FROM {_outbox} o WHERE {Pending("o")}
+                  ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1)
+                UNION ALL
+                SELECT n.* FROM heads h CROSS JOIN LATERAL (
+                    SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+                      FROM {_outbox} o
+                     WHERE {Pending("o")} AND ({Stream("o")}) > (h.t, h.i)
+                     ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1) n
+            ),
+            due_heads AS (
+                SELECT h.t, h.i, h.v, h.id FROM heads h WHERE h.attempts = 0 OR h.due_at <= now() ORDER BY h.id LIMIT @limit
+            ),
+            locked AS (
+            SELECT o.{Q(_c.Id)} AS id
+              FROM due_heads d JOIN {_outbox} o
+                ON o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND o.{Q(_c.StreamVersion)} = d.v
+             WHERE {Pending("o")} AND {Due("o")}
+             ORDER BY d.id, o.{Q(_c.Id)}
+             LIMIT @limit
+               FOR UPDATE OF o SKIP LOCKED)
+            """;
+
+        /// <summary>Unordered mode: due rows in id order.</summary>
+        private string LockDue => $"""
+            locked AS (
+            SELECT o.{Q(_c.Id)} AS id
+              FROM {_outbox} o
+             WHERE {Pending("o")} AND {Due("o")}
+             ORDER BY o.{Q(_c.Id)}
+             LIMIT @limit
+               FOR UPDATE OF o SKIP LOCKED)
+            """;
+
+        // Outcome kinds: 0 published, 1 failed, 2 released (given back unattempted). Row states returned: see OutboxRowState.
+        public string Complete => $"""
             UPDATE {_outbox} AS o
-               SET {Q(_c.Attempts)} = u.attempts,
-                   {Q(_c.DispatchedAt)} = CASE WHEN u.error IS NULL THEN u.at END,
-                   {Q(_c.DeadLetteredAt)} = CASE WHEN u.error IS NOT NULL AND u.next IS NULL THEN u.at END,
-                   {Q(_c.NextAttemptAt)} = coalesce(u.next, o.{Q(_c.NextAttemptAt)}),
-                   {Q(_c.LastError)} = coalesce(u.error, o.{Q(_c.LastError)})
-              FROM unnest(@ids, @attempts, @ats, @nexts, @errors) AS u(id, attempts, at, next, error)
-             WHERE o.{Q(_c.Id)} = u.id
+               SET {Q(_c.Attempts)} = CASE WHEN u.kind = 2 THEN o.{Q(_c.Attempts)} - 1 ELSE o.{Q(_c.Attempts)} END,
+                   {Q(_c.DispatchedAt)} = CASE WHEN u.kind = 0 THEN now() END,
+                   {Q(_c.DeadLetteredAt)} = CASE WHEN u.kind = 1 AND o.{Q(_c.Attempts)} >= @max THEN now() END,
+                   {Q(_c.NextAttemptAt)} = CASE WHEN u.kind = 1 THEN now() + {Backoff($"o.{Q(_c.Attempts)}")}
+                                                WHEN u.kind = 2 THEN now()
+                                                ELSE o.{Q(_c.NextAttemptAt)} END,
+                   {Q(_c.LastError)} = coalesce(u.error, o.{Q(_c.LastError)}),
+                   {Q(_c.LeaseOwner)} = NULL,
+                   {Q(_c.LeaseExpiresAt)} = NULL
+              FROM unnest(@ids, @kinds, @errors) AS u(id, kind, error)
+             WHERE o.{Q(_c.Id)} = u.id AND o.{Q(_c.LeaseOwner)} = @owner AND {Pending("o")}
+            RETURNING o.{Q(_c.Id)},
+                      CASE WHEN o.{Q(_c.DispatchedAt)} IS NOT NULL THEN {(int)OutboxRowState.Dispatched}
+                           WHEN o.{Q(_c.DeadLetteredAt)} IS NOT NULL THEN {(int)OutboxRowState.DeadLettered}
+                           WHEN u.kind = 2 THEN {(int)OutboxRowState.Released}
+                           ELSE {(int)OutboxRowState.Retrying} END,
+                      o.{Q(_c.NextAttemptAt)}
             """;
     }
 }

@@ -249,4 +249,8 @@ internal static class Messages
     public static string HistoricalEventAppended(Type type, string name, int version, int current, Type currentType)
         => $"'{type.FullName}' is version {version} of '{name}', kept to read older events; new events are stored as the current version {current} "
            + $"('{currentType.FullName}'). Append a '{currentType.Name}'";
+
+    public static string OutboxLeaseNotLongerThanPublishTimeout(TimeSpan lease, TimeSpan publishTimeout)
+        => $"The outbox lease ({lease}) must be longer than the publish timeout ({publishTimeout}), so that a publish ends before its lease can expire. "
+           + "Call UseOutbox(o => o.LeaseFor(...)) with a longer lease or o.PublishTimeout(...) with a shorter timeout.";
 }

@@ -4,63 +4,75 @@ using Microsoft.EntityFrameworkCore;
 namespace EventSourcing.EFCore.OutboxInternal;
 
 /// <summary>
-/// The outbox backend for EF InMemory, which has neither row locks nor bulk updates: one process-wide lock around
-/// claim, publish and mark gives the same observable behaviour as PostgreSQL's <c>FOR UPDATE SKIP LOCKED</c> (no row is
-/// published by two dispatchers at once, per-stream order holds). Rows are changed through the context's change
-/// tracker, saved, and detached again.
+/// The outbox backend for EF InMemory, which has neither row locks, bulk updates nor a clock of its own: one
+/// process-wide lock around each claim and each recording of outcomes plays the part of PostgreSQL's short claim
+/// transaction (publishing happens outside it, as on PostgreSQL), and the configured time provider is the clock. Rows
+/// are changed through the context's change tracker, saved, and detached again.
 /// </summary>
 internal sealed class InMemoryOutboxBackend : IOutboxBackend
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
-    public async Task<OutboxBatchResult> DispatchBatchAsync(
-        DbContext context, OutboxSettings settings, OutboxPublishing publishing, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken)
+        => Task.FromResult(clock.GetUtcNow());
+
+    public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<StoredOutboxMessage> pending = [];
         try
         {
-            pending = await Pending(context).OrderBy(o => o.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
-            var waiting = settings.PreserveStreamOrder ? OutboxPublishing.LowestVersions(pending.Where(o => o.NextAttemptAt > now)) : [];
-            var claimed = pending
-                .Where(o => o.NextAttemptAt <= now
-                            && !(waiting.TryGetValue(new StreamId(o.StreamType, o.StreamId), out var first) && first < o.StreamVersion))
-                .Take(settings.BatchSize)
-                .ToList();
-            if (claimed.Count == 0)
+            var now = clock.GetUtcNow();
+            pending = await context.Set<StoredOutboxMessage>()
+                .Where(o => o.DispatchedAt == null && o.DeadLetteredAt == null)
+                .ToListAsync(cancellationToken)
+                .ConfigureAwait(false);
+            bool Due(StoredOutboxMessage o) => o.Attempts == 0 || o.NextAttemptAt <= now;
+            var chosen = settings.PreserveStreamOrder
+                ? StreamHeads(pending, Due, settings.BatchSize)
+                : pending.Where(Due).OrderBy(o => o.Id).Take(settings.BatchSize).ToList();
+            if (chosen.Count == 0)
             {
-                return OutboxBatchResult.Empty;
+                return OutboxClaim.None(owner);
             }
 
-            var claimedIds = claimed.Select(o => o.Id).ToHashSet();
-            var blockers = settings.PreserveStreamOrder ? OutboxPublishing.LowestVersions(pending.Where(o => !claimedIds.Contains(o.Id))) : [];
-            var eventIds = claimed.Select(o => o.EventId).Distinct().ToArray();
+            var leaseExpiresAt = now + settings.LeaseDuration;
+            var expired = new List<OutboxExpiredMessage>();
+            var leased = new List<StoredOutboxMessage>();
+            foreach (var row in chosen)
+            {
+                if (row.Attempts >= settings.MaxAttempts)
+                {
+                    row.DeadLetteredAt = now;
+                    row.LastError = LeaseExpiredError(row.Attempts);
+                    row.LeaseOwner = null;
+                    row.LeaseExpiresAt = null;
+                    expired.Add(new OutboxExpiredMessage(row.Id, row.EventId, row.Destination, row.Attempts));
+                    continue;
+                }
+
+                row.Attempts++;
+                row.LeaseOwner = owner;
+                row.LeaseExpiresAt = leaseExpiresAt;
+                row.NextAttemptAt = leaseExpiresAt + settings.BackoffAfter(row.Attempts);
+                leased.Add(row);
+            }
+
+            await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+
+            var eventIds = leased.Select(o => o.EventId).Distinct().ToArray();
             var positions = await context.Set<StoredEvent>()
                 .AsNoTracking()
                 .Where(e => eventIds.Contains(e.EventId))
                 .Select(e => new { e.EventId, e.GlobalPosition })
                 .ToDictionaryAsync(e => e.EventId, e => e.GlobalPosition, cancellationToken)
                 .ConfigureAwait(false);
-            var candidates = claimed
+            var candidates = leased
                 .Select(o => new OutboxCandidate(
                     o.Id, o.EventId, o.Destination, o.EventType, new StreamId(o.StreamType, o.StreamId), o.StreamVersion, o.Payload, o.Headers, o.Attempts,
                     positions.TryGetValue(o.EventId, out var position) ? position : null))
                 .ToList();
-
-            var result = await publishing.PublishAsync(candidates, blockers, cancellationToken).ConfigureAwait(false);
-            var byId = claimed.ToDictionary(o => o.Id);
-            foreach (var outcome in result.Outcomes)
-            {
-                Apply(byId[outcome.Id], outcome);
-            }
-
-            if (result.Outcomes.Count > 0)
-            {
-                // Record what was published even when the caller is cancelling: it must not be published again.
-                await context.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            return result;
+            return new OutboxClaim(owner, now, leaseExpiresAt, candidates, expired);
         }
         finally
         {
@@ -69,21 +81,86 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         }
     }
 
-    public async Task<int> RequeueAsync(DbContext context, Guid messageId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboxMark>> CompleteAsync(
+        DbContext context, OutboxSettings settings, TimeProvider clock, string owner, IReadOnlyList<OutboxOutcome> outcomes, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<StoredOutboxMessage> rows = [];
         try
         {
+            var ids = outcomes.Select(o => o.Message.Id).ToArray();
             rows = await context.Set<StoredOutboxMessage>()
-                .Where(o => o.EventId == messageId && o.DeadLetteredAt != null)
+                .Where(o => ids.Contains(o.Id) && o.LeaseOwner == owner && o.DispatchedAt == null && o.DeadLetteredAt == null)
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false);
+            var byId = rows.ToDictionary(r => r.Id);
+            var now = clock.GetUtcNow();
+            var marks = new List<OutboxMark>(outcomes.Count);
+            foreach (var outcome in outcomes)
+            {
+                if (!byId.TryGetValue(outcome.Message.Id, out var row))
+                {
+                    marks.Add(new OutboxMark(outcome.Message.Id, OutboxRowState.LeaseLost, null));
+                    continue;
+                }
+
+                row.LeaseOwner = null;
+                row.LeaseExpiresAt = null;
+                switch (outcome.Kind)
+                {
+                    case OutboxOutcomeKind.Published:
+                        row.DispatchedAt = now;
+                        marks.Add(new OutboxMark(row.Id, OutboxRowState.Dispatched, null));
+                        break;
+                    case OutboxOutcomeKind.Released:
+                        row.Attempts--;
+                        row.NextAttemptAt = now;
+                        marks.Add(new OutboxMark(row.Id, OutboxRowState.Released, null));
+                        break;
+                    default:
+                        row.LastError = outcome.Error;
+                        if (row.Attempts >= settings.MaxAttempts)
+                        {
+                            row.DeadLetteredAt = now;
+                            marks.Add(new OutboxMark(row.Id, OutboxRowState.DeadLettered, null));
+                        }
+                        else
+                        {
+                            row.NextAttemptAt = now + settings.BackoffAfter(row.Attempts);
+                            marks.Add(new OutboxMark(row.Id, OutboxRowState.Retrying, row.NextAttemptAt));
+                        }
+
+                        break;
+                }
+            }
+
+            if (rows.Count > 0)
+            {
+                await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return marks;
+        }
+        finally
+        {
+            Detach(context, rows);
+            Gate.Release();
+        }
+    }
+
+    public async Task<int> RequeueAsync(DbContext context, IQueryable<StoredOutboxMessage> deadLetters, CancellationToken cancellationToken)
+    {
+        await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        List<StoredOutboxMessage> rows = [];
+        try
+        {
+            rows = await deadLetters.ToListAsync(cancellationToken).ConfigureAwait(false);
             foreach (var row in rows)
             {
                 row.DeadLetteredAt = null;
                 row.Attempts = 0;
-                row.NextAttemptAt = now;
+                row.LeaseOwner = null;
+                row.LeaseExpiresAt = null;
             }
 
             if (rows.Count > 0)
@@ -100,16 +177,41 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         }
     }
 
-    public async Task<int> DeleteDispatchedAsync(DbContext context, DateTimeOffset olderThan, CancellationToken cancellationToken)
+    public Task<int> PurgeAsync(DbContext context, IQueryable<StoredOutboxMessage> deadLetters, CancellationToken cancellationToken)
+        => DeleteAsync(context, deadLetters, cancellationToken);
+
+    public Task<int> DeleteDispatchedAsync(DbContext context, DateTimeOffset olderThan, CancellationToken cancellationToken)
+        => DeleteAsync(context, context.Set<StoredOutboxMessage>().Where(o => o.DispatchedAt != null && o.DispatchedAt < olderThan), cancellationToken);
+
+    /// <summary>The error recorded when a row's last attempt's lease expired unrecorded (shared with the other backends).</summary>
+    internal static string LeaseExpiredError(int attempts)
+        => $"The lease of attempt {attempts} expired before its outcome was recorded (the dispatcher crashed, was killed or hung).";
+
+    /// <summary>
+    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and the due rows of each
+    /// head's version (one per destination). Only heads, as on PostgreSQL.
+    /// </summary>
+    private static List<StoredOutboxMessage> StreamHeads(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
+        => pending
+            .GroupBy(o => (o.StreamType, o.StreamId))
+            .Select(g =>
+            {
+                var head = g.Min(o => o.StreamVersion);
+                return g.Where(o => o.StreamVersion == head).OrderBy(o => o.Id).ToList();
+            })
+            .Where(rows => due(rows[0]))
+            .OrderBy(rows => rows[0].Id)
+            .SelectMany(rows => rows.Where(due))
+            .Take(limit)
+            .ToList();
+
+    private static async Task<int> DeleteAsync(DbContext context, IQueryable<StoredOutboxMessage> query, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<StoredOutboxMessage> rows = [];
         try
         {
-            rows = await context.Set<StoredOutboxMessage>()
-                .Where(o => o.DispatchedAt != null && o.DispatchedAt < olderThan)
-                .ToListAsync(cancellationToken)
-                .ConfigureAwait(false);
+            rows = await query.ToListAsync(cancellationToken).ConfigureAwait(false);
             if (rows.Count > 0)
             {
                 context.Set<StoredOutboxMessage>().RemoveRange(rows);
@@ -122,29 +224,6 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         {
             Detach(context, rows);
             Gate.Release();
-        }
-    }
-
-    private static IQueryable<StoredOutboxMessage> Pending(DbContext context)
-        => context.Set<StoredOutboxMessage>().Where(o => o.DispatchedAt == null && o.DeadLetteredAt == null);
-
-    internal static void Apply(StoredOutboxMessage row, OutboxOutcome outcome)
-    {
-        row.Attempts = outcome.Attempts;
-        if (outcome.Published)
-        {
-            row.DispatchedAt = outcome.At;
-            return;
-        }
-
-        row.LastError = outcome.Error;
-        if (outcome.DeadLettered)
-        {
-            row.DeadLetteredAt = outcome.At;
-        }
-        else
-        {
-            row.NextAttemptAt = outcome.NextAttemptAt!.Value;
         }
     }
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.EFCore.OutboxInternal;
 
-/// <summary>The outbox's log messages (event ids 470030–470039).</summary>
+/// <summary>The outbox's log messages (event ids 470030–470039 and 470070–470089).</summary>
 internal static partial class OutboxLog
 {
     public static void OutboxPublishFailed(
@@ -41,4 +41,24 @@ internal static partial class OutboxLog
     [LoggerMessage(EventId = 470036, EventName = "EventSourcing.OutboxDispatchedDeleted", Level = LogLevel.Debug,
         Message = "Deleted {Rows} outbox message(s) dispatched before {OlderThan:O}.")]
     public static partial void OutboxDispatchedDeleted(this ILogger logger, int rows, DateTimeOffset olderThan);
+
+    [LoggerMessage(EventId = 470070, EventName = "EventSourcing.OutboxLeaseLost", Level = LogLevel.Warning,
+        Message = "The lease on outbox message {MessageId} to {Destination} (attempt {Attempt}) expired and another dispatcher claimed it before this one recorded its outcome (published: {Published}); the other dispatcher's outcome stands, so the message may be published more than once.")]
+    public static partial void OutboxLeaseLost(this ILogger logger, Guid messageId, string destination, int attempt, bool published);
+
+    [LoggerMessage(EventId = 470071, EventName = "EventSourcing.OutboxLeaseExpiredDeadLettered", Level = LogLevel.Error,
+        Message = "Outbox message {MessageId} to {Destination} is a dead letter: the lease of its last attempt ({Attempts}) expired unrecorded (the dispatcher crashed or hung); requeue it with db.Outbox().RequeueAsync.")]
+    public static partial void OutboxLeaseExpiredDeadLettered(this ILogger logger, Guid messageId, string destination, int attempts);
+
+    [LoggerMessage(EventId = 470072, EventName = "EventSourcing.OutboxLeaseTooShort", Level = LogLevel.Warning,
+        Message = "An outbox dispatcher claimed messages but its lease ({Lease}) could not cover a single publish (publish timeout {PublishTimeout}); it gave them back. Lengthen the lease with UseOutbox(o => o.LeaseFor(...)).")]
+    public static partial void OutboxLeaseTooShort(this ILogger logger, TimeSpan lease, TimeSpan publishTimeout);
+
+    [LoggerMessage(EventId = 470073, EventName = "EventSourcing.OutboxDeadLettersRequeued", Level = LogLevel.Information,
+        Message = "Requeued {Rows} dead-lettered outbox row(s) (destination {Destination}, error containing {ErrorContains}).")]
+    public static partial void OutboxDeadLettersRequeued(this ILogger logger, int rows, string? destination, string? errorContains);
+
+    [LoggerMessage(EventId = 470074, EventName = "EventSourcing.OutboxDeadLettersPurged", Level = LogLevel.Warning,
+        Message = "Purged {Rows} dead-lettered outbox row(s) (destination {Destination}, error containing {ErrorContains}).")]
+    public static partial void OutboxDeadLettersPurged(this ILogger logger, int rows, string? destination, string? errorContains);
 }

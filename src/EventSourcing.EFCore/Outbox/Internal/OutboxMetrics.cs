@@ -28,20 +28,30 @@ internal static class OutboxMetrics
         Meter.CreateObservableGauge("eventsourcing.outbox.dead_letters", () => Observe(s => s.DeadLetters), "{message}", "Messages whose attempts are exhausted.");
     }
 
-    public static void Record(OutboxOutcome outcome, string destination)
+    public static void Record(OutboxRowState state, string destination)
     {
         var tag = new KeyValuePair<string, object?>("destination", destination);
-        if (outcome.Published)
+        switch (state)
         {
-            Published.Add(1, tag);
-            return;
+            case OutboxRowState.Dispatched:
+                Published.Add(1, tag);
+                break;
+            case OutboxRowState.Retrying:
+                Failed.Add(1, tag);
+                break;
+            case OutboxRowState.DeadLettered:
+                Failed.Add(1, tag);
+                DeadLettered.Add(1, tag);
+                break;
         }
+    }
 
+    /// <summary>Counts a message dead-lettered at claim time (its last attempt's lease expired unrecorded).</summary>
+    public static void RecordDeadLetterAtClaim(string destination)
+    {
+        var tag = new KeyValuePair<string, object?>("destination", destination);
         Failed.Add(1, tag);
-        if (outcome.DeadLettered)
-        {
-            DeadLettered.Add(1, tag);
-        }
+        DeadLettered.Add(1, tag);
     }
 
     public static void Report(string contextType, OutboxStats stats) => LastStats[contextType] = stats;

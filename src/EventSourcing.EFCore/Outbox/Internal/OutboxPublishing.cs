@@ -1,39 +1,34 @@
-using Microsoft.Extensions.Logging;
-using EventSourcing.EFCore.Storage;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
+using System.Diagnostics;
 
 namespace EventSourcing.EFCore.OutboxInternal;
 
 /// <summary>
-/// Publishes one claimed batch, the same way on every backend. Ordered mode walks each stream's rows in version order
-/// and stops a stream at a row that will be retried, or before a version that an unclaimed pending row of the stream
-/// (held by another dispatcher, or not yet due) still precedes. Unordered mode publishes concurrently.
+/// Publishes one claimed (leased) batch with no transaction open, the same way on every backend. Each publish gets the
+/// publish timeout: then its token is cancelled, the dispatcher stops waiting, and it counts as a failed attempt. No
+/// publish starts that the lease could not cover (the rest of the batch is released). Ordered mode walks each stream's
+/// rows in version order and stops the stream at a row that will be retried (the rows after it are released); unordered
+/// mode publishes concurrently.
 /// </summary>
-internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, TimeProvider clock, ILogger logger, OutboxMessageUpcast upcast)
+internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, OutboxMessageUpcast upcast)
 {
     private const int MaxErrorLength = 4000;
 
-    /// <param name="candidates">The claimed rows, in claim (id) order.</param>
-    /// <param name="blockers">
-    /// Per stream, the lowest version of a pending row that is not among <paramref name="candidates"/>: claimed rows of a
-    /// later version must wait for it (ordered mode only).
-    /// </param>
-    /// <param name="cancellationToken">Stops publishing; the outcomes so far are returned so they can be recorded.</param>
-    public async Task<OutboxBatchResult> PublishAsync(
-        IReadOnlyList<OutboxCandidate> candidates, IReadOnlyDictionary<StreamId, long> blockers, CancellationToken cancellationToken)
+    /// <summary>Publishes <paramref name="claim"/>; returns one outcome per claimed row and whether the caller cancelled.</summary>
+    public async Task<(List<OutboxOutcome> Outcomes, bool Canceled)> PublishAsync(OutboxClaim claim, CancellationToken cancellationToken)
     {
-        var outcomes = new List<OutboxOutcome>(candidates.Count);
+        // The lease is on the database's clock; measure what is left of it with a local monotonic clock from the claim.
+        var lease = new LeaseBudget(claim.LeaseExpiresAt - claim.DatabaseNow, settings.PublishTimeout);
+        var outcomes = new OutboxOutcome?[claim.Messages.Count];
         var canceled = false;
         try
         {
             if (settings.PreserveStreamOrder)
             {
-                await PublishOrderedAsync(candidates, blockers, outcomes, cancellationToken).ConfigureAwait(false);
+                await PublishOrderedAsync(claim.Messages, outcomes, lease, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await PublishUnorderedAsync(candidates, outcomes, cancellationToken).ConfigureAwait(false);
+                await PublishUnorderedAsync(claim.Messages, outcomes, lease, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -41,107 +36,120 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
             canceled = true;
         }
 
-        var result = new OutboxBatchResult(candidates.Count, outcomes, canceled);
-        logger.OutboxBatchDispatched(result.Published, outcomes.Count - result.Published, candidates.Count);
-        return result;
+        // Whatever was not attempted (or was cut short by the caller's cancellation) gives its attempt back.
+        var result = new List<OutboxOutcome>(outcomes.Length);
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            result.Add(outcomes[i] ?? new OutboxOutcome(claim.Messages[i], OutboxOutcomeKind.Released));
+        }
+
+        return (result, canceled);
     }
 
-    private async Task PublishOrderedAsync(
-        IReadOnlyList<OutboxCandidate> candidates, IReadOnlyDictionary<StreamId, long> blockers, List<OutboxOutcome> outcomes, CancellationToken cancellationToken)
+    private async Task PublishOrderedAsync(IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, CancellationToken cancellationToken)
     {
-        foreach (var stream in candidates.GroupBy(c => c.StreamId))
+        var index = messages.Select((m, i) => (m, i)).ToList();
+        foreach (var stream in index.GroupBy(p => p.m.StreamId))
         {
-            long? stopAbove = blockers.TryGetValue(stream.Key, out var blocker) ? blocker : null;
-            foreach (var candidate in stream.OrderBy(c => c.StreamVersion).ThenBy(c => c.Id))
+            long? stopAbove = null;
+            foreach (var (message, i) in stream.OrderBy(p => p.m.StreamVersion).ThenBy(p => p.m.Id))
             {
                 // Rows of one version (one event, several destinations) are not ordered among themselves.
-                if (candidate.StreamVersion > stopAbove)
+                if (message.StreamVersion > stopAbove)
                 {
                     break;
                 }
 
-                var outcome = await PublishOneAsync(candidate, cancellationToken).ConfigureAwait(false);
-                outcomes.Add(outcome);
-                if (!outcome.Published && !outcome.DeadLettered)
+                if (!lease.CoversAnotherPublish)
+                {
+                    return;
+                }
+
+                var outcome = await AttemptAsync(message, cancellationToken).ConfigureAwait(false);
+                outcomes[i] = outcome;
+                if (outcome.Kind == OutboxOutcomeKind.Failed && message.Attempts < settings.MaxAttempts)
                 {
                     // A dead letter no longer holds its stream back; a row that will be retried does.
-                    stopAbove = Math.Min(stopAbove ?? long.MaxValue, candidate.StreamVersion);
+                    stopAbove = Math.Min(stopAbove ?? long.MaxValue, message.StreamVersion);
                 }
             }
         }
     }
 
-    private async Task PublishUnorderedAsync(IReadOnlyList<OutboxCandidate> candidates, List<OutboxOutcome> outcomes, CancellationToken cancellationToken)
-    {
-        var results = new OutboxOutcome?[candidates.Count];
-        try
-        {
-            await Parallel.ForEachAsync(
-                    Enumerable.Range(0, candidates.Count),
-                    new ParallelOptions { MaxDegreeOfParallelism = settings.MaxDegreeOfParallelism, CancellationToken = cancellationToken },
-                    async (i, ct) => results[i] = await PublishOneAsync(candidates[i], ct).ConfigureAwait(false))
-                .ConfigureAwait(false);
-        }
-        finally
-        {
-            outcomes.AddRange(results.OfType<OutboxOutcome>());
-        }
-    }
-
-    private async Task<OutboxOutcome> PublishOneAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
-    {
-        var outcome = await AttemptAsync(candidate, cancellationToken).ConfigureAwait(false);
-        OutboxMetrics.Record(outcome, candidate.Destination);
-        return outcome;
-    }
+    private async Task PublishUnorderedAsync(IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, CancellationToken cancellationToken)
+        => await Parallel.ForEachAsync(
+                Enumerable.Range(0, messages.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = settings.MaxDegreeOfParallelism, CancellationToken = cancellationToken },
+                async (i, ct) =>
+                {
+                    if (lease.CoversAnotherPublish)
+                    {
+                        outcomes[i] = await AttemptAsync(messages[i], ct).ConfigureAwait(false);
+                    }
+                })
+            .ConfigureAwait(false);
 
     private async Task<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
-        var attempt = candidate.Attempts + 1;
+        OutboxMessage message;
         try
         {
-            // Built inside the try: a row an upcaster cannot read counts as a failed attempt (retried, then dead-lettered).
-            var message = upcast.Message(candidate, attempt);
-            await publisher.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+            // A row an upcaster cannot read counts as a failed attempt (retried, then dead-lettered), never published.
+            message = upcast.Message(candidate, candidate.Attempts);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return Failed(candidate, exception);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.PublishTimeout);
+        Task publish;
+        try
+        {
+            publish = publisher.PublishAsync(message, timeout.Token);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A publisher that throws before returning its task fails the attempt like one whose task faults.
+            return Failed(candidate, exception);
+        }
+
+        try
+        {
+            // WaitAsync: a publisher that ignores its token does not hold the dispatcher beyond the timeout.
+            await publish.WaitAsync(timeout.Token).ConfigureAwait(false);
+            return new OutboxOutcome(candidate, OutboxOutcomeKind.Published);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            Abandon(publish);
+            var timedOut = new TimeoutException($"The publish did not complete within the publish timeout of {settings.PublishTimeout}.");
+            return Failed(candidate, timedOut);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Any failure of the user's publisher is what retries and dead letters exist for: record it and go on.
-            var now = clock.GetUtcNow();
-            var error = Describe(exception);
-            if (attempt >= settings.MaxAttempts)
-            {
-                logger.OutboxDeadLettered(candidate, attempt, exception);
-                return new OutboxOutcome(candidate.Id, attempt, now, NextAttemptAt: null, error);
-            }
-
-            var next = now + settings.BackoffAfter(attempt);
-            logger.OutboxPublishFailed(candidate, attempt, next, exception);
-            return new OutboxOutcome(candidate.Id, attempt, now, next, error);
+            return Failed(candidate, exception);
         }
-
-        return new OutboxOutcome(candidate.Id, attempt, clock.GetUtcNow(), NextAttemptAt: null, Error: null);
     }
 
-    private static string Describe(Exception exception)
+    private static OutboxOutcome Failed(OutboxCandidate candidate, Exception exception)
     {
         var text = exception.GetType().FullName + ": " + exception.Message;
-        return text.Length <= MaxErrorLength ? text : text[..MaxErrorLength];
+        return new OutboxOutcome(candidate, OutboxOutcomeKind.Failed, text.Length <= MaxErrorLength ? text : text[..MaxErrorLength], exception);
     }
 
-    /// <summary>Returns, per stream, the lowest version among <paramref name="pending"/> rows.</summary>
-    public static Dictionary<StreamId, long> LowestVersions(IEnumerable<StoredOutboxMessage> pending)
-    {
-        var lowest = new Dictionary<StreamId, long>();
-        foreach (var row in pending)
-        {
-            var stream = new StreamId(row.StreamType, row.StreamId);
-            if (!lowest.TryGetValue(stream, out var version) || row.StreamVersion < version)
-            {
-                lowest[stream] = row.StreamVersion;
-            }
-        }
+    /// <summary>Observes the fault of a publish the dispatcher stopped waiting for, so it is not an unobserved task exception.</summary>
+    private static void Abandon(Task publish)
+        => publish.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
-        return lowest;
+    /// <summary>What is left of a lease, on a monotonic clock started at the claim.</summary>
+    private sealed class LeaseBudget(TimeSpan lease, TimeSpan publishTimeout)
+    {
+        private readonly Stopwatch _since = Stopwatch.StartNew();
+
+        /// <summary>Gets a value indicating whether a publish started now ends (or times out) before the lease expires.</summary>
+        public bool CoversAnotherPublish => lease - _since.Elapsed > publishTimeout;
     }
 }

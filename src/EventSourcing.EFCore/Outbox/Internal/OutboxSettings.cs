@@ -12,6 +12,8 @@ internal sealed record OutboxSettings
     public static readonly TimeSpan DefaultInitialBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan DefaultMaxBackoff = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DefaultRetention = TimeSpan.FromDays(7);
+    public static readonly TimeSpan DefaultPublishTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromMinutes(1);
 
     public ImmutableArray<OutboxRoute> Routes { get; init; } = [];
 
@@ -30,6 +32,15 @@ internal sealed record OutboxSettings
     public int BatchSize { get; init; } = DefaultBatchSize;
 
     public TimeSpan Retention { get; init; } = DefaultRetention;
+
+    /// <summary>Gets how long one publish may take before its token is cancelled and it counts as a failed attempt.</summary>
+    public TimeSpan PublishTimeout { get; init; } = DefaultPublishTimeout;
+
+    /// <summary>
+    /// Gets how long a claimed message stays leased to its dispatcher: after that (a crashed or stuck dispatcher) another
+    /// dispatcher may claim it again. Always longer than <see cref="PublishTimeout"/>.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = DefaultLeaseDuration;
 
     /// <summary>
     /// Returns the delay before attempt <paramref name="failedAttempts"/> + 1: exponential from the initial backoff,

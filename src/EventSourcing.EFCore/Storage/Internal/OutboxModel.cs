@@ -14,6 +14,9 @@ internal sealed class OutboxModel
     /// <summary>The filter of the partial indexes over pending rows (PostgreSQL; EF InMemory ignores it).</summary>
     internal const string PendingFilter = "dispatched_at IS NULL AND dead_lettered_at IS NULL";
 
+    /// <summary>The longest lease owner (a claim token) the column holds.</summary>
+    internal const int LeaseOwnerMaxLength = 200;
+
     private const string CacheAnnotation = "EventSourcing:OutboxModel";
 
     private OutboxModel(IEntityType outbox)
@@ -37,7 +40,9 @@ internal sealed class OutboxModel
             Column(nameof(StoredOutboxMessage.NextAttemptAt)),
             Column(nameof(StoredOutboxMessage.DispatchedAt)),
             Column(nameof(StoredOutboxMessage.DeadLetteredAt)),
-            Column(nameof(StoredOutboxMessage.LastError)));
+            Column(nameof(StoredOutboxMessage.LastError)),
+            Column(nameof(StoredOutboxMessage.LeaseOwner)),
+            Column(nameof(StoredOutboxMessage.LeaseExpiresAt)));
     }
 
     public string Table { get; }
@@ -77,6 +82,8 @@ internal sealed class OutboxModel
             e.Property(x => x.DispatchedAt).HasColumnName("dispatched_at");
             e.Property(x => x.DeadLetteredAt).HasColumnName("dead_lettered_at");
             e.Property(x => x.LastError).HasColumnName("last_error");
+            e.Property(x => x.LeaseOwner).HasColumnName("lease_owner").HasMaxLength(LeaseOwnerMaxLength);
+            e.Property(x => x.LeaseExpiresAt).HasColumnName("lease_expires_at");
 
             // Small partial indexes: pending rows in claim order, pending rows per stream (the ordering check), and dead
             // letters (stats, requeue). Dispatched rows, the bulk of the table, are in none of them.
@@ -103,4 +110,6 @@ internal sealed record OutboxColumns(
     string NextAttemptAt,
     string DispatchedAt,
     string DeadLetteredAt,
-    string LastError);
+    string LastError,
+    string LeaseOwner,
+    string LeaseExpiresAt);

@@ -68,7 +68,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
                     next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     dispatched_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     dead_lettered_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    last_error = table.Column<string>(type: "text", nullable: true)
+                    last_error = table.Column<string>(type: "text", nullable: true),
+                    lease_owner = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    lease_expires_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
                 {
