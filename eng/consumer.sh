@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds and runs docs/getting-started.md against packed packages, as a new user would: a console app (Shop) and an
+# NUnit test project (Shop.Tests) in a folder outside the repository, with their own NuGet.config whose sources are
+# the package folder and nuget.org (no project reference to src/).
+#
+#   eng/consumer.sh <package-folder> [<work-folder>]
+#
+# The C# files are the getting-started page's code blocks marked `<!-- file: Shop/....cs -->`; the README's quick start
+# marks the same files, and each must be identical to the page's (so the README compiles as written too). The project
+# files come from eng/consumer/. Shop runs on EF InMemory; Shop.Tests needs a PostgreSQL server: SHOP_TEST_POSTGRES,
+# or else EVENTSOURCING_TEST_POSTGRES. Ends with "consumer: passed" or a non-zero exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO_ROOT="$(pwd -P)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
+
+FEED="$(cd "${1:?usage: eng/consumer.sh <package-folder> [<work-folder>]}" && pwd -P)"
+WORK="${2:-$(mktemp -d "${TMPDIR:-/tmp}/eventsourcing-consumer.XXXXXXXX")}"
+mkdir -p "$WORK"
+WORK="$(cd "$WORK" && pwd -P)"
+case "$WORK/" in "$REPO_ROOT/"*) echo "eng/consumer.sh: the work folder must be outside the repository" >&2; exit 2 ;; esac
+
+fail() { echo "eng/consumer.sh: $*" >&2; exit 1; }
+
+# The version of the packed packages (all three share it).
+shopt -s nullglob
+core=("$FEED"/EventSourcing.EFCore.[0-9]*.nupkg)
+[ ${#core[@]} -eq 1 ] || fail "expected one EventSourcing.EFCore package in $FEED, found ${#core[@]}"
+VERSION="$(basename "${core[0]}" .nupkg)"; VERSION="${VERSION#EventSourcing.EFCore.}"
+for id in EventSourcing.EFCore.PostgreSQL EventSourcing.EFCore.Testing; do
+    [ -f "$FEED/$id.$VERSION.nupkg" ] || fail "$FEED/$id.$VERSION.nupkg is missing"
+done
+version_of() { sed -n "s/.*PackageVersion Include=\"$1\" Version=\"\([^\"]*\)\".*/\1/p" Directory.Packages.props | head -n 1; }
+EFCORE_VERSION="$(sed -n 's/.*<EFCoreVersion>\(.*\)<\/EFCoreVersion>.*/\1/p' Directory.Packages.props)"
+
+rm -rf -- "$WORK/Shop" "$WORK/Shop.Tests"
+mkdir -p "$WORK/Shop" "$WORK/Shop.Tests" "$WORK/packages"
+for proj in Shop/Shop.csproj Shop.Tests/Shop.Tests.csproj; do
+    sed -e "s/@VERSION@/$VERSION/g" -e "s/@EFCORE_VERSION@/$EFCORE_VERSION/g" \
+        -e "s/@TEST_SDK_VERSION@/$(version_of Microsoft.NET.Test.Sdk)/g" -e "s/@NUNIT_VERSION@/$(version_of NUnit)/g" \
+        -e "s/@NUNIT_ADAPTER_VERSION@/$(version_of NUnit3TestAdapter)/g" "eng/consumer/$proj" >"$WORK/$proj"
+done
+
+# The packages come from the folder; everything else from nuget.org. A private package cache, so a package of the same
+# version packed earlier can never be used instead; what the machine's cache already has is reused (fallback folder).
+cat >"$WORK/NuGet.config" <<CONFIG
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$FEED" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+  <packageSourceMapping>
+    <packageSource key="local"><package pattern="EventSourcing.EFCore*" /></packageSource>
+    <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+  </packageSourceMapping>
+  <config>
+    <add key="globalPackagesFolder" value="$WORK/packages" />
+  </config>
+  <fallbackPackageFolders>
+    <add key="machine" value="${NUGET_PACKAGES:-$HOME/.nuget/packages}" />
+  </fallbackPackageFolders>
+</configuration>
+CONFIG
+
+# Extract the marked code blocks: docs/getting-started.md first, then the README, whose copies must match.
+extract() {
+    awk -v out="$WORK" -v src="$1" '
+        /^<!-- file: [^ ]+ -->$/ { path = $3; next }
+        path != "" && /^```csharp$/ { file = out "/" path ".from-" src_tag; printf "" > file; capturing = 1; next }
+        capturing && /^```$/ { close(file); print path; capturing = 0; path = ""; next }
+        capturing { print >> file; next }
+        { path = "" }
+    ' src_tag="$2" "$1"
+}
+count=0
+while IFS= read -r path; do
+    mv "$WORK/$path.from-page" "$WORK/$path"; count=$((count + 1))
+done < <(extract docs/getting-started.md page)
+[ "$count" -ge 4 ] || fail "docs/getting-started.md has $count marked code blocks; expected the app and its tests"
+while IFS= read -r path; do
+    [ -f "$WORK/$path" ] || fail "README.md marks $path, which docs/getting-started.md does not have"
+    cmp -s "$WORK/$path" "$WORK/$path.from-readme" || { diff "$WORK/$path" "$WORK/$path.from-readme" >&2 || true; fail "README.md's $path differs from docs/getting-started.md's"; }
+    rm -f "$WORK/$path.from-readme"
+done < <(extract README.md readme)
+echo "consumer: $count files from docs/getting-started.md (README quick start identical), packages $VERSION from $FEED"
+
+cd "$WORK"
+dotnet restore Shop.Tests/Shop.Tests.csproj </dev/null
+dotnet build Shop.Tests/Shop.Tests.csproj -c Release --no-restore </dev/null
+out="$(dotnet run --project Shop/Shop.csproj -c Release --no-build </dev/null)" || fail "the Shop app failed"
+echo "$out"
+grep -q "^Order .*: total 15" <<<"$out" || fail "the Shop app did not print the order's total of 15"
+server="${SHOP_TEST_POSTGRES:-${EVENTSOURCING_TEST_POSTGRES:-}}"
+[ -n "$server" ] || fail "set SHOP_TEST_POSTGRES or EVENTSOURCING_TEST_POSTGRES for the database test"
+SHOP_TEST_POSTGRES="$server" dotnet test Shop.Tests/Shop.Tests.csproj -c Release --no-build </dev/null | tee "$WORK/test.log"
+grep -Eq "^Passed! +- Failed: +0, Passed: +4, Skipped: +0" "$WORK/test.log" || fail "Shop.Tests did not pass all 4 tests"
+echo "consumer: passed"
