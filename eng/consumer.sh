@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds and runs docs/getting-started.md against packed packages, as a new user would: a console app (Shop) and an
-# NUnit test project (Shop.Tests) in a folder outside the repository, with their own NuGet.config whose sources are
-# the package folder and nuget.org (no project reference to src/).
+# Builds and runs the documentation's code against packed packages, as a new user would: docs/getting-started.md's
+# console app (Shop) and NUnit test project (Shop.Tests), and the README's quick start (QuickStart), in a folder outside
+# the repository, with their own NuGet.config whose sources are the package folder and nuget.org (no project reference
+# to src/).
 #
 #   eng/consumer.sh <package-folder> [<work-folder>]
 #
-# The C# files are the getting-started page's code blocks marked `<!-- file: Shop/....cs -->`; the README's quick start
-# marks the same files, and each must be identical to the page's (so the README compiles as written too). The project
-# files come from eng/consumer/. Shop runs on EF InMemory; Shop.Tests needs a PostgreSQL server: SHOP_TEST_POSTGRES,
+# The C# files are the code blocks marked `<!-- file: <project>/<file>.cs -->` in docs/getting-started.md and README.md
+# (a file marked in both must be identical in both). The project files come from eng/consumer/. Shop runs on EF InMemory; Shop.Tests needs a PostgreSQL server: SHOP_TEST_POSTGRES,
 # or else EVENTSOURCING_TEST_POSTGRES. Ends with "consumer: passed" or a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,13 +33,17 @@ done
 version_of() { sed -n "s/.*PackageVersion Include=\"$1\" Version=\"\([^\"]*\)\".*/\1/p" Directory.Packages.props | head -n 1; }
 EFCORE_VERSION="$(sed -n 's/.*<EFCoreVersion>\(.*\)<\/EFCoreVersion>.*/\1/p' Directory.Packages.props)"
 
-rm -rf -- "$WORK/Shop" "$WORK/Shop.Tests"
-mkdir -p "$WORK/Shop" "$WORK/Shop.Tests" "$WORK/packages"
-for proj in Shop/Shop.csproj Shop.Tests/Shop.Tests.csproj; do
+PROJECTS=(Shop/Shop.csproj Shop.Tests/Shop.Tests.csproj QuickStart/QuickStart.csproj)
+rm -rf -- "$WORK/Shop" "$WORK/Shop.Tests" "$WORK/QuickStart"
+mkdir -p "$WORK/Shop" "$WORK/Shop.Tests" "$WORK/QuickStart" "$WORK/packages"
+printf '<Solution>\n' >"$WORK/Consumer.slnx"
+for proj in "${PROJECTS[@]}"; do
+    printf '  <Project Path="%s" />\n' "$proj" >>"$WORK/Consumer.slnx"
     sed -e "s/@VERSION@/$VERSION/g" -e "s/@EFCORE_VERSION@/$EFCORE_VERSION/g" \
         -e "s/@TEST_SDK_VERSION@/$(version_of Microsoft.NET.Test.Sdk)/g" -e "s/@NUNIT_VERSION@/$(version_of NUnit)/g" \
         -e "s/@NUNIT_ADAPTER_VERSION@/$(version_of NUnit3TestAdapter)/g" "eng/consumer/$proj" >"$WORK/$proj"
 done
+printf '</Solution>\n' >>"$WORK/Consumer.slnx"
 
 # The packages come from the folder; everything else from nuget.org. A private package cache, so a package of the same
 # version packed earlier can never be used instead; what the machine's cache already has is reused (fallback folder).
@@ -79,16 +83,25 @@ while IFS= read -r path; do
     mv "$WORK/$path.from-page" "$WORK/$path"; count=$((count + 1))
 done < <(extract docs/getting-started.md page)
 [ "$count" -ge 4 ] || fail "docs/getting-started.md has $count marked code blocks; expected the app and its tests"
+readme=0
 while IFS= read -r path; do
-    [ -f "$WORK/$path" ] || fail "README.md marks $path, which docs/getting-started.md does not have"
-    cmp -s "$WORK/$path" "$WORK/$path.from-readme" || { diff "$WORK/$path" "$WORK/$path.from-readme" >&2 || true; fail "README.md's $path differs from docs/getting-started.md's"; }
-    rm -f "$WORK/$path.from-readme"
+    if [ -f "$WORK/$path" ]; then
+        cmp -s "$WORK/$path" "$WORK/$path.from-readme" || { diff "$WORK/$path" "$WORK/$path.from-readme" >&2 || true; fail "README.md's $path differs from docs/getting-started.md's"; }
+        rm -f "$WORK/$path.from-readme"
+    else
+        mv "$WORK/$path.from-readme" "$WORK/$path"
+    fi
+    readme=$((readme + 1))
 done < <(extract README.md readme)
-echo "consumer: $count files from docs/getting-started.md (README quick start identical), packages $VERSION from $FEED"
+[ -f "$WORK/QuickStart/Program.cs" ] || fail "README.md has no code block marked QuickStart/Program.cs (the quick start)"
+echo "consumer: $count files from docs/getting-started.md, $readme from README.md; packages $VERSION from $FEED"
 
 cd "$WORK"
-dotnet restore Shop.Tests/Shop.Tests.csproj </dev/null
-dotnet build Shop.Tests/Shop.Tests.csproj -c Release --no-restore </dev/null
+dotnet restore Consumer.slnx </dev/null
+dotnet build Consumer.slnx -c Release --no-restore </dev/null
+out="$(dotnet run --project QuickStart/QuickStart.csproj -c Release --no-build </dev/null)" || fail "the README quick start failed"
+echo "$out"
+grep -q "^order/.* version 1: order.placed" <<<"$out" || fail "the README quick start did not print its event"
 out="$(dotnet run --project Shop/Shop.csproj -c Release --no-build </dev/null)" || fail "the Shop app failed"
 echo "$out"
 grep -q "^Order .*: total 15" <<<"$out" || fail "the Shop app did not print the order's total of 15"
