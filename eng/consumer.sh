@@ -96,17 +96,24 @@ done < <(extract README.md readme)
 [ -f "$WORK/QuickStart/Program.cs" ] || fail "README.md has no code block marked QuickStart/Program.cs (the quick start)"
 echo "consumer: $count files from docs/getting-started.md, $readme from README.md; packages $VERSION from $FEED"
 
+stage_start="$(date +%s.%N)"
+stage() { local t; t="$(date +%s.%N)"; awk -v a="$stage_start" -v b="$t" -v s="$1" 'BEGIN { printf "consumer: %s took %.1f s\n", s, b - a }'; stage_start="$t"; }
+
 cd "$WORK"
 dotnet restore Consumer.slnx </dev/null
+stage restore
 dotnet build Consumer.slnx -c Release --no-restore </dev/null
+stage build
 out="$(dotnet run --project QuickStart/QuickStart.csproj -c Release --no-build </dev/null)" || fail "the README quick start failed"
 echo "$out"
 grep -q "^order/.* version 1: order.placed" <<<"$out" || fail "the README quick start did not print its event"
 out="$(dotnet run --project Shop/Shop.csproj -c Release --no-build </dev/null)" || fail "the Shop app failed"
 echo "$out"
 grep -q "^Order .*: total 15" <<<"$out" || fail "the Shop app did not print the order's total of 15"
+stage "running QuickStart and Shop"
 server="${SHOP_TEST_POSTGRES:-${EVENTSOURCING_TEST_POSTGRES:-}}"
 [ -n "$server" ] || fail "set SHOP_TEST_POSTGRES or EVENTSOURCING_TEST_POSTGRES for the database test"
 SHOP_TEST_POSTGRES="$server" dotnet test Shop.Tests/Shop.Tests.csproj -c Release --no-build </dev/null | tee "$WORK/test.log"
 grep -Eq "^Passed! +- Failed: +0, Passed: +4, Skipped: +0" "$WORK/test.log" || fail "Shop.Tests did not pass all 4 tests"
+stage "dotnet test Shop.Tests"
 echo "consumer: passed"

@@ -28,7 +28,9 @@ rm -rf -- "$OUT"
 mkdir -p "$OUT"
 args=(pack EventSourcing.EFCore.sln -c Release -o "$OUT" -warnaserror -p:ContinuousIntegrationBuild=true)
 if [ -n "$NO_BUILD" ]; then args+=(--no-build); fi
+t0="$(date +%s.%N)"
 dotnet "${args[@]}" </dev/null
+awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "eng/pack.sh: dotnet pack took %.1f s\n", b - a }'
 
 shopt -s nullglob
 packages=("$OUT"/*.nupkg)
