@@ -5,7 +5,7 @@
 #
 #   --long            set EVENTSOURCING_LONG_TESTS=1 (heavier soak tests)
 #   --no-build        skip `dotnet restore` / `dotnet build` (use the existing Release build)
-#   --filter <expr>   passed to `dotnet test --filter` (the BankLedger demo is skipped then)
+#   --filter <expr>   passed to `dotnet test --filter` (the BankLedger demo and packages-consumer are skipped then)
 #
 # PostgreSQL: uses $EVENTSOURCING_TEST_POSTGRES as is when set; otherwise starts a throwaway
 # cluster with eng/postgres.sh (always stopped on exit) and exports the variable.
@@ -285,5 +285,38 @@ if [ -f "$SAMPLE_PROJECT" ]; then
         run_demo demo-postgres --postgres "$EVENTSOURCING_TEST_POSTGRES"
     fi
 fi
+
+# ---------------------------------------------------------------- packages consumer (BEGIN: packaging, issue 19)
+# Packs the three packages into a temporary folder (eng/pack.sh --no-build, with package validation) and builds and
+# runs docs/getting-started.md's app and NUnit tests against them from that folder, outside the repository and without
+# project references (eng/consumer.sh). One step: one pass or one failure in the totals.
+run_packages_consumer() {
+    local t0 rc=0 secs line dir
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/eventsourcing-packages.XXXXXXXX")"
+    info "packages-consumer: eng/pack.sh --no-build, then eng/consumer.sh (docs/getting-started.md against the packages)"
+    t0="$(now)"
+    bash "$REPO_ROOT/eng/pack.sh" --no-build --output "$dir/feed" </dev/null || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        bash "$REPO_ROOT/eng/consumer.sh" "$dir/feed" "$dir/work" </dev/null || rc=$?
+    fi
+    secs="$(elapsed_since "$t0")"
+    if [ "$rc" -eq 0 ]; then
+        rm -rf -- "$dir"
+        TOTAL_PASSED=$((TOTAL_PASSED + 1))
+        line="packages-consumer: passed ($secs s)"
+    else
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+        PROBLEMS+=("packages-consumer: exit code $rc (packages and consumer kept in $dir)")
+        line="packages-consumer: FAILED - exit code $rc ($secs s)"
+    fi
+    echo "$line"; SUMMARY_LINES+=("$line")
+}
+
+if [ -n "$HAVE_FILTER" ]; then
+    info "skipping packages-consumer because --filter was given"
+else
+    run_packages_consumer
+fi
+# ---------------------------------------------------------------- packages consumer (END)
 
 finish

@@ -28,3 +28,5 @@ public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixtur
 public sealed class LoggingInMemoryTest : LoggingTestBase<InMemoryEventStoreFixture>;
 
 public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStoreFixture>;
+
+public sealed class TestingHelpersInMemoryTest : TestingHelpersTestBase<InMemoryEventStoreFixture>;

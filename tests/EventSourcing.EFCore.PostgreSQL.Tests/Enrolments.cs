@@ -23,3 +23,5 @@ public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
 public sealed class LoggingNpgsqlTest : LoggingTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class TestingHelpersNpgsqlTest : TestingHelpersTestBase<NpgsqlEventStoreFixture>;

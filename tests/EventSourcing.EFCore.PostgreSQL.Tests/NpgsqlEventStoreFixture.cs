@@ -1,15 +1,20 @@
 using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.Specification.Tests;
+using EventSourcing.EFCore.Testing;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using Respawn;
 
 namespace EventSourcing.EFCore.PostgreSQL.Tests;
 
-/// <summary>PostgreSQL: this run's database, emptied by Respawn before each test.</summary>
+/// <summary>
+/// PostgreSQL: this run's database (event store tables from the reference migrations, see <see cref="PostgresDatabase"/>),
+/// emptied before each test by the Testing package's <see cref="PostgreSqlTestDatabase{TContext}"/> (Respawn).
+/// </summary>
 public sealed class NpgsqlEventStoreFixture : EventStoreFixtureBase
 {
-    private Respawner? _respawner;
+    private readonly PostgreSqlTestDatabase<TestDbContext> _database;
+
+    public NpgsqlEventStoreFixture()
+        => _database = new PostgreSqlTestDatabase<TestDbContext>(() => CreateContext()) { CreateSchema = false };
 
     public override bool SupportsTransactions => true;
 
@@ -17,24 +22,9 @@ public sealed class NpgsqlEventStoreFixture : EventStoreFixtureBase
 
     public string ConnectionString => PostgresDatabase.ConnectionString;
 
-    public override async Task InitializeAsync()
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        _respawner = await Respawner.CreateAsync(connection, new RespawnerOptions
-        {
-            DbAdapter = DbAdapter.Postgres,
-            SchemasToInclude = ["public"],
-            TablesToIgnore = ["__EFMigrationsHistory"],
-        });
-    }
+    public override Task InitializeAsync() => _database.InitializeAsync();
 
-    public override async Task ResetAsync()
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
-        await _respawner!.ResetAsync(connection);
-    }
+    public override Task ResetAsync() => _database.ResetAsync();
 
     public override void ConfigureProvider(DbContextOptionsBuilder builder) => builder.UseNpgsql(ConnectionString);
 

@@ -1,2 +1,5 @@
 global using Microsoft.EntityFrameworkCore;
 global using NUnit.Framework;
+
+// The suites' outbox publisher is the one users get from the EventSourcing.EFCore.Testing package.
+global using RecordingPublisher = EventSourcing.EFCore.Testing.RecordingOutboxPublisher;
