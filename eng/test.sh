@@ -9,6 +9,7 @@
 #
 # PostgreSQL: uses $EVENTSOURCING_TEST_POSTGRES as is when set; otherwise starts a throwaway
 # cluster with eng/postgres.sh (always stopped on exit) and exports the variable.
+# RabbitMQ: the same with $EVENTSOURCING_TEST_RABBITMQ and eng/rabbitmq.sh.
 # Env: EVENTSOURCING_TEST_RESULTS=<dir> to choose where the TRX files go (default: a temp dir,
 # deleted when everything passed, kept and printed otherwise).
 #
@@ -83,6 +84,12 @@ cleanup() {
         bash "$REPO_ROOT/eng/postgres.sh" stop "$PG_DIR" >&2 || echo "eng/test.sh: warning: could not stop PostgreSQL in $PG_DIR" >&2
         PG_DIR=""
     fi
+    # --- RabbitMQ (outbox publisher tests): stop the throwaway node ---
+    if [ -n "${RABBITMQ_DIR:-}" ]; then
+        bash "$REPO_ROOT/eng/rabbitmq.sh" stop "$RABBITMQ_DIR" >&2 || echo "eng/test.sh: warning: could not stop RabbitMQ in $RABBITMQ_DIR" >&2
+        RABBITMQ_DIR=""
+    fi
+    # --- end RabbitMQ ---
     if [ "${CI:-}" = "true" ]; then
         # the compiler server (VBCSCompiler) would otherwise outlive the CI run
         dotnet build-server shutdown >/dev/null 2>&1 </dev/null || true
@@ -147,6 +154,20 @@ else
     export EVENTSOURCING_TEST_POSTGRES="$conn"
     info "PostgreSQL: ready in $(elapsed_since "$pg_start") s (${conn%%;Username=*})"
 fi
+
+# --- RabbitMQ (outbox publisher tests): $EVENTSOURCING_TEST_RABBITMQ as is when set, else a throwaway node (eng/rabbitmq.sh) ---
+RABBITMQ_DIR=""
+if [ -n "${EVENTSOURCING_TEST_RABBITMQ:-}" ]; then
+    info "RabbitMQ: using EVENTSOURCING_TEST_RABBITMQ from the environment"
+else
+    RABBITMQ_DIR="$(mktemp -d "${TMPDIR:-/tmp}/eventsourcing-rabbitmq.XXXXXXXX")"
+    info "RabbitMQ: starting a throwaway node in $RABBITMQ_DIR"
+    if ! amqp="$(bash "$REPO_ROOT/eng/rabbitmq.sh" start "$RABBITMQ_DIR" </dev/null)" || [ -z "$amqp" ]; then
+        fatal "could not start the throwaway RabbitMQ node and EVENTSOURCING_TEST_RABBITMQ is not set; the RabbitMQ suite cannot run (install it, e.g. 'apt-get install -y rabbitmq-server', or point EVENTSOURCING_TEST_RABBITMQ at a broker)"
+    fi
+    export EVENTSOURCING_TEST_RABBITMQ="$amqp" EVENTSOURCING_TEST_RABBITMQ_DIR="$RABBITMQ_DIR"
+fi
+# --- end RabbitMQ ---
 
 # ---------------------------------------------------------------- build
 if [ -z "$NO_BUILD" ]; then
