@@ -34,6 +34,15 @@ public sealed class FaultDbContext(DbContextOptions<FaultDbContext> options) : D
             b.HasKey(p => p.Id);
             b.HasIndex(p => new { p.Projection, p.EventId }); // deliberately not unique: a double apply must stay countable
         });
+
+        // snake_case columns for the suite's own tables, so the audit's plain SQL reads naturally
+        foreach (var entity in modelBuilder.Model.GetEntityTypes().Where(e => e.ClrType.Assembly == typeof(FaultDbContext).Assembly))
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(string.Concat(property.Name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString())));
+            }
+        }
     }
 }
 

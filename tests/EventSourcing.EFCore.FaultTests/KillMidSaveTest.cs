@@ -60,7 +60,7 @@ public sealed class KillMidSaveTest
         var acknowledged = new HashSet<long>();
         var problems = new List<string>();
         var recovery = new List<double>();
-        long torn = 0, lost = 0, duplicated = 0, untyped = 0, next = 0;
+        long torn = 0, lost = 0, duplicated = 0, untyped = 0, inFlight = 0, next = 0;
         var stopwatch = Stopwatch.StartNew();
         for (var kill = 0; kill < FaultScale.Kills; kill++)
         {
@@ -77,6 +77,10 @@ public sealed class KillMidSaveTest
             }
 
             await worker.KillAsync();
+            if (worker.LastBegun >= 0 && !worker.Finished.Contains(worker.LastBegun))
+            {
+                inFlight++;
+            }
             if (worker.FirstFinishedAfter is { } first)
             {
                 recovery.Add(first.TotalMilliseconds);
@@ -106,7 +110,7 @@ public sealed class KillMidSaveTest
         var last = await StoreAudit.RunAsync(connectionString, acknowledged);
         FaultFigures.Record(new FigureRow(
             "1. process SIGKILLed mid-save", FaultScale.Kills, last.Units, lost + last.Lost, duplicated + last.Duplicated, torn + last.Torn, untyped, recovery,
-            $"child start to first committed unit; {stopwatch.Elapsed.TotalSeconds:0} s"));
+            $"child start to its first committed unit; {inFlight} kills hit a unit in flight; {stopwatch.Elapsed.TotalSeconds:0} s"));
         return new Result(FaultScale.Kills, last.Units, last, torn, lost, duplicated, untyped, problems, recovery, final.ExitCode, final.Errors, final.Finished.Count);
     }
 }
