@@ -30,11 +30,17 @@ public static class FaultStore
     }
 
     /// <summary>Configures the options: Npgsql, event sourcing with snapshots, one inline and two catch-up projections, and an outbox route.</summary>
-    public static DbContextOptions<FaultDbContext> CreateOptions(string connectionString, Action<Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder>? npgsql = null)
+    public static DbContextOptions<FaultDbContext> CreateOptions(
+        string connectionString,
+        Action<Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder>? npgsql = null,
+        Action<EventSourcing.EFCore.Infrastructure.EventSourcingDbContextOptionsBuilder>? eventSourcing = null,
+        Action<DbContextOptionsBuilder<FaultDbContext>>? configure = null)
     {
         var builder = new DbContextOptionsBuilder<FaultDbContext>();
+        configure?.Invoke(builder);
         builder.UseNpgsql(connectionString, o => npgsql?.Invoke(o)).UseEventSourcing(es =>
         {
+            eventSourcing?.Invoke(es);
             es.UsePostgreSql()
                 .AddEvents(typeof(FaultDbContext).Assembly)
                 .SnapshotEvery<Account>(SnapshotEvery)

@@ -31,7 +31,8 @@ public sealed class OutcomeLog
 
     public long UntypedCount => _untyped.Count;
 
-    public IReadOnlyList<string> Untyped => [.. _untyped];
+    /// <summary>Gets the untyped errors, grouped: "count× operation: exception chain".</summary>
+    public IReadOnlyList<string> Untyped => [.. _untyped.GroupBy(u => u).Select(g => $"{g.Count()}× {g.Key}")];
 
     public static OutcomeKind Classify(Exception exception)
     {
