@@ -10,13 +10,17 @@ namespace EventSourcing.EFCore.FaultTests;
 /// Scenario 3, connections terminated: appends, aggregate loads, read-all paging, a catch-up projection and outbox
 /// dispatch (claim, publish, mark) run in loops while <see cref="ConnectionKiller"/> terminates the library's backends at
 /// random. Every failed call must end in a typed or transient error; afterwards (with the killer stopped, every caller
-/// retrying its last call) nothing acknowledged is lost and nothing is applied, read or stored twice.
+/// retrying its last call) nothing acknowledged is lost and nothing is applied, read or stored twice. Runs twice: without
+/// and with Npgsql's retrying execution strategy (<c>EnableRetryOnFailure</c>), which then retries what it can itself.
 /// </summary>
-[TestFixture]
-public sealed class TerminatedConnectionsTest
+[TestFixture(false)]
+[TestFixture(true)]
+public sealed class TerminatedConnectionsTest(bool retryOnFailure)
 {
     private const int Streams = 8;
-    private static readonly Lazy<Task<Result>> Run = new(RunAsync);
+    private static readonly ConcurrentDictionary<bool, Lazy<Task<Result>>> Runs = new();
+
+    private Task<Result> Run => Runs.GetOrAdd(retryOnFailure, retry => new Lazy<Task<Result>>(() => RunAsync(retry))).Value;
 
     private sealed record Result(long Acknowledged, long LostAppends, long DuplicatedEvents, long TornLoads, long Loads, long ReadAllMissed, long ReadAllDuplicates,
         long ProjectionMissed, long ProjectionTwice, long Unpublished, long Redelivered, OutcomeLog Outcomes, IReadOnlyDictionary<string, long> Successes);
@@ -24,7 +28,7 @@ public sealed class TerminatedConnectionsTest
     [Test]
     public async Task Terminated_connections_lose_nothing_acknowledged_and_store_nothing_twice()
     {
-        var result = await Run.Value;
+        var result = await Run;
         Assert.Multiple(() =>
         {
             Assert.That(result.LostAppends, Is.Zero, "acknowledged appends missing");
@@ -36,7 +40,7 @@ public sealed class TerminatedConnectionsTest
     [Test]
     public async Task Terminated_connections_readers_and_projections_miss_nothing_and_see_nothing_twice()
     {
-        var result = await Run.Value;
+        var result = await Run;
         Assert.Multiple(() =>
         {
             Assert.That(result.ReadAllMissed, Is.Zero, "events read-all paging never returned");
@@ -50,17 +54,19 @@ public sealed class TerminatedConnectionsTest
     [Test]
     public async Task Terminated_connections_give_every_caller_a_typed_or_transient_error()
     {
-        var result = await Run.Value;
+        var result = await Run;
         TestContext.Out.WriteLine($"typed {result.Outcomes.Typed}, transient {result.Outcomes.Transient}; successful calls: {string.Join(", ", result.Successes.Select(s => $"{s.Key} {s.Value}"))}");
         Assert.That(result.Outcomes.Untyped, Is.Empty);
     }
 
     private static Guid EventIdOf(long unit) => new(0x7e57_0000 | (int)(unit >> 32), (short)(unit >> 16), (short)unit, [0xfa, 0x17, 0, 0, 0, 0, 0, 1]);
 
-    private static async Task<Result> RunAsync()
+    private static async Task<Result> RunAsync(bool retryOnFailure)
     {
         var connectionString = await FaultCluster.CreateDatabaseAsync("terminate");
-        var options = FaultStore.CreateOptions(FaultStore.LibraryConnectionString(connectionString));
+        var options = FaultStore.CreateOptions(
+            FaultStore.LibraryConnectionString(connectionString),
+            npgsql: retryOnFailure ? o => o.EnableRetryOnFailure(5, TimeSpan.FromMilliseconds(200), null) : null);
         var random = new Random(FaultScale.Seed);
         var outcomes = new OutcomeLog();
         var successes = new ConcurrentDictionary<string, long>();
@@ -216,7 +222,7 @@ public sealed class TerminatedConnectionsTest
         var recovery = kills.Select(k => appends.FirstOrDefault(a => a > k)).Zip(kills, (a, k) => a > k ? (a - k).TotalMilliseconds : double.NaN)
             .Where(ms => !double.IsNaN(ms)).ToList();
         FaultFigures.Record(new FigureRow(
-            "3. backends terminated (pg_terminate_backend)", kills.Count, acknowledged.Count,
+            "3. backends terminated (pg_terminate_backend)" + (retryOnFailure ? ", EnableRetryOnFailure" : ""), kills.Count, acknowledged.Count,
             lost + readMissed + projectionMissed + unpublished, duplicated + readTwice + projectionTwice + redelivered, Interlocked.Read(ref tornLoads), outcomes.UntypedCount, recovery,
             $"termination to the next acknowledged append; {redelivered} re-deliveries; {outcomes.Transient} transient + {outcomes.Typed} typed errors; calls ok: {string.Join(", ", successes.Select(s => $"{s.Key} {s.Value}"))}"));
         return new Result(acknowledged.Count, lost, duplicated, Interlocked.Read(ref tornLoads), Interlocked.Read(ref loads), readMissed, readTwice,
