@@ -13,8 +13,10 @@ public static class FaultScale
         ? seed
         : Random.Shared.Next();
 
-    /// <summary>Scenario 1: SIGKILLs of the child process.</summary>
-    public static int Kills => Long ? 1000 : 20;
+    /// <summary>Scenario 1: SIGKILLs of the child process (<c>EVENTSOURCING_FAULT_KILLS</c> overrides: each costs a process start).</summary>
+    public static int Kills => int.TryParse(Environment.GetEnvironmentVariable("EVENTSOURCING_FAULT_KILLS"), out var kills) && kills > 0
+        ? kills
+        : Long ? 1000 : 20;
 
     /// <summary>Scenario 2: immediate restarts of the server under load.</summary>
     public static int Restarts => Long ? 100 : 3;

@@ -319,11 +319,11 @@ public static class GarbageGenerator
         {
             0 => null!,
             1 => Blank(r),
-            2 => Letters(r, 5),
             3 => "-1:5",
             4 => "18446744073709551616:1", // tx id beyond ulong
             5 => "1:-5",
-            6 => WithChar(r, "12:34", '\0'),
+            6 => "12:34" + new string('\0', 1 + r.Next(3)), // trailing NULs: .NET's number parsing skips them
+            2 => WithChar(r, Letters(r, 5), '\0'),
             _ => "1:2:3",
         };
         return new(i % 8 == 0 ? "text" : "checkpoint", $"GlobalCheckpoint.Parse({Show(text)})", target =>
