@@ -14,7 +14,7 @@ namespace EventSourcing.EFCore.FaultTests;
 [TestFixture]
 public sealed class GarbageInTest
 {
-    private static readonly ConcurrentDictionary<string, (int Inputs, int Untyped, int Failures)> Totals = new();
+    private static readonly ConcurrentDictionary<string, (int Inputs, int Untyped, int Failures, int Accepted, int Written)> Totals = new();
     private string _connectionString = "";
     private GarbageTarget _target = null!;
     private TableFingerprint _fingerprint = null!;
@@ -52,7 +52,8 @@ public sealed class GarbageInTest
         var failing = Totals.Where(t => t.Value.Failures > 0).Select(t => t.Key).ToList();
         FaultFigures.Record(new FigureRow(
             "4. garbage in", inputs, inputs, 0, 0, 0, Totals.Values.Sum(t => t.Untyped), [],
-            $"{Totals.Count} categories; {Totals.Values.Sum(t => t.Failures)} inputs failed a check (untyped, field not named, after I/O or rows changed)"
+            $"{Totals.Count} categories; {Totals.Values.Sum(t => t.Failures)} inputs failed a check (untyped, field not named, after I/O or rows changed): "
+            + $"{Totals.Values.Sum(t => t.Accepted)} accepted without an exception, {Totals.Values.Sum(t => t.Written)} changed rows"
             + (failing.Count > 0 ? " in: " + string.Join("; ", failing) : "")));
     }
 
@@ -61,7 +62,7 @@ public sealed class GarbageInTest
     {
         var inputs = GarbageGenerator.Generate(category, FaultScale.GarbagePerCategory, FaultScale.Seed);
         var failures = new List<string>();
-        var untyped = 0;
+        var (untyped, accepted, written) = (0, 0, 0);
         foreach (var input in inputs)
         {
             var before = await _fingerprint.TakeAsync();
@@ -81,6 +82,7 @@ public sealed class GarbageInTest
             var problems = new List<string>();
             if (thrown is null)
             {
+                accepted++;
                 problems.Add("accepted without an exception");
             }
             else
@@ -103,6 +105,7 @@ public sealed class GarbageInTest
 
             if (before != after)
             {
+                written++;
                 problems.Add("rows changed: " + Diff(before, after));
             }
 
@@ -112,7 +115,7 @@ public sealed class GarbageInTest
             }
         }
 
-        Totals[category] = (inputs.Count, untyped, failures.Count);
+        Totals[category] = (inputs.Count, untyped, failures.Count, accepted, written);
         TestContext.Out.WriteLine($"{category}: {inputs.Count} inputs (seed {FaultScale.Seed}), {failures.Count} failed a check");
         Assert.That(failures, Is.Empty, $"{failures.Count} of {inputs.Count} inputs of '{category}' failed (seed {FaultScale.Seed})");
     }
