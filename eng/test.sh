@@ -210,6 +210,10 @@ for proj in tests/*.Tests/*.Tests.csproj; do
     case "$(dirname "$proj")" in "$EXCLUDED_PROJECT_DIR") continue ;; esac
     TEST_PROJECTS+=("$proj")
 done
+# ---- fault suite (issue 21): its project name does not match *.Tests; it starts its own PostgreSQL cluster
+FAULT_TESTS_PROJECT="tests/EventSourcing.EFCore.FaultTests/EventSourcing.EFCore.FaultTests.csproj"
+if [ -f "$FAULT_TESTS_PROJECT" ]; then TEST_PROJECTS+=("$FAULT_TESTS_PROJECT"); fi
+# ---- end fault suite
 [ ${#TEST_PROJECTS[@]} -gt 0 ] || fatal "no test projects found under tests/*.Tests/*.Tests.csproj"
 
 for proj in "${TEST_PROJECTS[@]}"; do
