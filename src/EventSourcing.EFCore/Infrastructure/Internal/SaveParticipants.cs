@@ -1,0 +1,109 @@
+using EventSourcing.EFCore.OutboxInternal;
+using EventSourcing.EFCore.Projections.Internal;
+using EventSourcing.EFCore.Snapshots.Internal;
+using EventSourcing.EFCore.Streams.Internal;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Infrastructure.Internal;
+
+/// <summary>
+/// The ordered participants of a save that appends events — events, snapshots, outbox, inline projections — and the
+/// save's settling over all of them: accepted (each participant settles, the rows are no longer tracked) or abandoned
+/// (each participant undoes its changes in reverse order, the rows are removed, the batches stay staged).
+/// </summary>
+internal sealed class SaveParticipants(
+    EventStoreSession session, AppendWriter events, SnapshotSaveParticipant snapshots, OutboxStaging outbox, InlineProjectionSaveParticipant projections)
+{
+    private readonly ISaveParticipant[] _inOrder = [events, snapshots, outbox, projections];
+
+    public AppendWriter Events { get; } = events;
+
+    public SnapshotSaveParticipant Snapshots { get; } = snapshots;
+
+    /// <summary>Gets the save between SavingChanges and its settling, if any.</summary>
+    public SaveInProgress? InProgress => session.InProgress;
+
+    /// <summary>Runs each participant's part of the save in order; if one fails, the save is abandoned.</summary>
+    public void Stage(DbContext context, SaveInProgress save)
+    {
+        try
+        {
+            foreach (var participant in _inOrder)
+            {
+                participant.Stage(context, save);
+            }
+        }
+        catch
+        {
+            Abandon();
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="Stage"/>
+    public async Task StageAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var participant in _inOrder)
+            {
+                await participant.StageAsync(context, save, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            Abandon();
+            throw;
+        }
+    }
+
+    /// <summary>EF accepted the save: every participant settles, and the save's rows are no longer tracked.</summary>
+    public void Accept(SaveInProgress save)
+    {
+        if (!ReferenceEquals(session.InProgress, save))
+        {
+            return;
+        }
+
+        session.InProgress = null;
+        save.ReleaseGuard();
+        Detach(save);
+        foreach (var participant in _inOrder)
+        {
+            participant.Accept(save);
+        }
+    }
+
+    /// <summary>
+    /// Settles a save that did not happen (failed, cancelled) or that EF did not accept and that is saved again: its rows
+    /// are removed and each participant undoes its changes, so the next save writes each event once. Returns the save.
+    /// </summary>
+    public SaveInProgress? Abandon()
+    {
+        if (session.InProgress is not { } save)
+        {
+            return null;
+        }
+
+        session.InProgress = null;
+        save.ReleaseGuard();
+        for (var i = _inOrder.Length - 1; i >= 0; i--)
+        {
+            _inOrder[i].Abandon(save);
+        }
+
+        Detach(save);
+        return save;
+    }
+
+    /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
+    public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
+
+    private static void Detach(SaveInProgress save)
+    {
+        foreach (var entry in save.Entries)
+        {
+            entry.State = EntityState.Detached;
+        }
+    }
+}
