@@ -24,3 +24,5 @@ public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemory
 }
 
 public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;
+
+public sealed class WritePathInMemoryTest : WritePathTestBase<InMemoryEventStoreFixture>;

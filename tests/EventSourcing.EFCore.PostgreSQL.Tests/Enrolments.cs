@@ -19,3 +19,5 @@ public sealed class ProjectionNpgsqlTest : ProjectionTestBase<NpgsqlEventStoreFi
 public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class WritePathNpgsqlTest : WritePathTestBase<NpgsqlEventStoreFixture>;

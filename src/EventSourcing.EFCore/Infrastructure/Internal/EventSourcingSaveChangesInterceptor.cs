@@ -45,6 +45,12 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
             return result;
         }
 
+        if (!SaveParticipants.IsAccepted(saved))
+        {
+            save.AwaitAcceptance(context, saved);               // 4'. acceptAllChangesOnSuccess: false: settled by AcceptAllChanges
+            return result + saved.CarriedRows;
+        }
+
         save.Accept(saved);                                     // 4. settle: batches, aggregate versions, snapshot requests
         save.Snapshots.PruneSuperseded(context, saved);         // 5. older snapshots, outside a user transaction
         return result + saved.CarriedRows;
@@ -56,6 +62,12 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
         if (save.InProgress is not { } saved)
         {
             return result;
+        }
+
+        if (!SaveParticipants.IsAccepted(saved))
+        {
+            save.AwaitAcceptance(context, saved);
+            return result + saved.CarriedRows;
         }
 
         save.Accept(saved);

@@ -2,6 +2,7 @@ using EventSourcing.EFCore.OutboxInternal;
 using EventSourcing.EFCore.Projections.Internal;
 using EventSourcing.EFCore.Snapshots.Internal;
 using EventSourcing.EFCore.Streams.Internal;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Infrastructure.Internal;
@@ -15,6 +16,8 @@ internal sealed class SaveParticipants(
     EventStoreSession session, AppendWriter events, SnapshotSaveParticipant snapshots, OutboxStaging outbox, InlineProjectionSaveParticipant projections)
 {
     private readonly ISaveParticipant[] _inOrder = [events, snapshots, outbox, projections];
+    private ChangeTracker? _watched;
+    private object? _marker;
 
     public AppendWriter Events { get; } = events;
 
@@ -57,6 +60,39 @@ internal sealed class SaveParticipants(
         }
     }
 
+    /// <summary>
+    /// Returns true when EF accepted the save's changes as it wrote them: none of its added rows is still Added. With
+    /// <c>SaveChanges(acceptAllChangesOnSuccess: false)</c> they stay Added until the caller accepts them.
+    /// </summary>
+    public static bool IsAccepted(SaveInProgress save)
+    {
+        foreach (var entry in save.Entries)
+        {
+            if (entry.State == EntityState.Added)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// EF wrote the save without accepting its changes (<c>acceptAllChangesOnSuccess: false</c>, as in EF's retrying
+    /// execution strategy pattern): nothing is settled yet. The save is accepted when the caller accepts the changes
+    /// (<c>ChangeTracker.AcceptAllChanges()</c> turns its first added row Unchanged); until then the next SaveChanges
+    /// (a retry after a rollback) stages it again from scratch. The in-process guard is released: the rows are written.
+    /// </summary>
+    public void AwaitAcceptance(DbContext context, SaveInProgress save)
+    {
+        save.ReleaseGuard();
+        save.AwaitsAcceptance = true;
+        Unwatch();
+        _marker = save.Entries.First(e => e.State == EntityState.Added).Entity;
+        _watched = context.ChangeTracker;
+        _watched.StateChanged += OnStateChanged;
+    }
+
     /// <summary>EF accepted the save: every participant settles, and the save's rows are no longer tracked.</summary>
     public void Accept(SaveInProgress save)
     {
@@ -65,6 +101,7 @@ internal sealed class SaveParticipants(
             return;
         }
 
+        Unwatch();
         session.InProgress = null;
         save.ReleaseGuard();
         Detach(save);
@@ -85,6 +122,7 @@ internal sealed class SaveParticipants(
             return null;
         }
 
+        Unwatch();
         session.InProgress = null;
         save.ReleaseGuard();
         for (var i = _inOrder.Length - 1; i >= 0; i--)
@@ -98,6 +136,28 @@ internal sealed class SaveParticipants(
 
     /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
     public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
+
+    private void OnStateChanged(object? sender, EntityStateChangedEventArgs e)
+    {
+        if (e.OldState == EntityState.Added
+            && e.NewState == EntityState.Unchanged
+            && ReferenceEquals(e.Entry.Entity, _marker)
+            && session.InProgress is { AwaitsAcceptance: true } save)
+        {
+            Accept(save);
+        }
+    }
+
+    private void Unwatch()
+    {
+        if (_watched is not null)
+        {
+            _watched.StateChanged -= OnStateChanged;
+            _watched = null;
+        }
+
+        _marker = null;
+    }
 
     private static void Detach(SaveInProgress save)
     {
