@@ -68,4 +68,10 @@ public static class EventSourcingEventId
 
     /// <summary>Whole streams were imported with binary COPY (Information).</summary>
     public static readonly EventId EventsImported = new(BaseId + 40, "EventSourcing.EventsImported");
+
+    /// <summary>
+    /// An import asked to skip the save features (outbox routes, inline projections, snapshot policies) wrote events
+    /// that one of them applies to (Warning).
+    /// </summary>
+    public static readonly EventId ImportSkippedWritePath = new(BaseId + 41, "EventSourcing.ImportSkippedWritePath");
 }

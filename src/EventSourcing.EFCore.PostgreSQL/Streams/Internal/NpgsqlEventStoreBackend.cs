@@ -44,7 +44,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         => exception.InnerException is PostgresException error
            && (error.SqlState == PostgresErrorCodes.UniqueViolation
                && (error.ConstraintName == model.StreamIndexName || error.ConstraintName == model.EventIdIndexName)
-               || error.SqlState == NpgsqlEventStoreSchema.StreamGapSqlState
+               || error.SqlState is NpgsqlEventStoreSchema.StreamGapSqlState or NpgsqlEventStoreSchema.SerializationFailureSqlState
                && error.ConstraintName == NpgsqlEventStoreSchema.GuardName(model.Table));
 
     public StoreState ReadAfterFailure(DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds)
@@ -154,7 +154,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
 
             // Prepared once per physical connection (Npgsql keeps it across pooled opens): no parse and plan per page.
-            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
+            {
+                await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
             var rows = new List<EventRow>(Math.Min(batchSize, 4096));
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
@@ -194,7 +197,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId.Id });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromVersion });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toVersion });
-            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
+            {
+                await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -114,6 +114,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
         services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
+        services.AddSingleton<Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure.IConventionSetPlugin, Storage.Internal.EventSourcingConventionSetPlugin>();
     }
 
     public void Validate(IDbContextOptions options)

@@ -35,6 +35,8 @@ internal sealed class SaveParticipants(
             {
                 participant.Stage(context, save);
             }
+
+            DetectChangesUnderGuard(context, save);
         }
         catch
         {
@@ -52,6 +54,8 @@ internal sealed class SaveParticipants(
             {
                 await participant.StageAsync(context, save, cancellationToken).ConfigureAwait(false);
             }
+
+            DetectChangesUnderGuard(context, save);
         }
         catch
         {
@@ -136,6 +140,18 @@ internal sealed class SaveParticipants(
 
     /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
     public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
+
+    /// <summary>
+    /// Under the in-process guard, runs EF's DetectChanges here, where a failure abandons the save and releases the guard:
+    /// EF's own run after SavingChanges then finds nothing new. (Its failure there would reach no interceptor.)
+    /// </summary>
+    private static void DetectChangesUnderGuard(DbContext context, SaveInProgress save)
+    {
+        if (save.IsGuarded && context.ChangeTracker.AutoDetectChangesEnabled)
+        {
+            context.ChangeTracker.DetectChanges();
+        }
+    }
 
     private void OnStateChanged(object? sender, EntityStateChangedEventArgs e)
     {

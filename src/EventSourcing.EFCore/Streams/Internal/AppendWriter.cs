@@ -22,6 +22,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// </summary>
     public SaveInProgress? Begin(DbContext context)
     {
+        DetectChangesBeforeGuard(context);
         var batches = AggregateDrain.Collect(context, session);
         if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
@@ -55,6 +56,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <inheritdoc cref="Begin"/>
     public async Task<SaveInProgress?> BeginAsync(DbContext context, CancellationToken cancellationToken)
     {
+        DetectChangesBeforeGuard(context);
         var batches = AggregateDrain.Collect(context, session);
         if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
@@ -95,11 +97,12 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         for (var i = 0; i < plan.Batches.Count; i++)
         {
             var batch = plan.Batches[i];
-            if (batch.SourceEntry?.Metadata.FindProperty(nameof(IEventSourcedAggregate.Version)) is { ClrType: var type } property && type == typeof(long))
+            if (batch.SourceEntry is { State: not EntityState.Deleted }
+                && batch.SourceEntry.Metadata.FindProperty(nameof(IEventSourcedAggregate.Version)) is { ClrType: var type } property && type == typeof(long))
             {
                 // An EF entity that maps its Version: write the new version in this same save (the interceptor runs
                 // before DetectChanges), and put the old one back if the save does not happen.
-                var versionEntry = batch.SourceEntry.Property(property);
+                var versionEntry = batch.SourceEntry!.Property(property);
                 var old = versionEntry.CurrentValue;
                 versionEntry.CurrentValue = plan.ResultVersions[i];
                 _versionRestores.Add(() => versionEntry.CurrentValue = old);
@@ -174,7 +177,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <summary>Returns the typed exception to raise instead of <paramref name="exception"/> for a failed save, or null.</summary>
     public Exception? Fail(DbContext context, SaveInProgress? save, Exception exception)
     {
-        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
+        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
         {
             return null;
         }
@@ -187,7 +190,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <inheritdoc cref="Fail"/>
     public async Task<Exception?> FailAsync(DbContext context, SaveInProgress? save, Exception exception, CancellationToken cancellationToken)
     {
-        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
+        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
         {
             return null;
         }
@@ -196,6 +199,27 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         var state = await backend.ReadAfterFailureAsync(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches), cancellationToken)
             .ConfigureAwait(false);
         return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
+    }
+
+    /// <summary>
+    /// Returns the database's rejection of the save: the <see cref="DbUpdateException"/> itself, or the one a provider's
+    /// execution strategy wrapped because it is transient (Npgsql wraps a serialization failure, 40001, raised by the
+    /// stream guard, in an <see cref="InvalidOperationException"/>).
+    /// </summary>
+    private static DbUpdateException? Unwrap(Exception exception)
+        => exception as DbUpdateException ?? (exception as InvalidOperationException)?.InnerException as DbUpdateException;
+
+    /// <summary>
+    /// Under the in-process guard, runs EF's DetectChanges before the guard is taken: EF runs it after SavingChanges and
+    /// outside the part of SaveChanges that reports an outcome, so a DetectChanges that throws there would leave the
+    /// guard held. The participants run it once more, still inside their failure handling, after staging.
+    /// </summary>
+    private void DetectChangesBeforeGuard(DbContext context)
+    {
+        if (!backend.EnforcesUniqueIndexes && context.ChangeTracker.AutoDetectChangesEnabled)
+        {
+            context.ChangeTracker.DetectChanges();
+        }
     }
 
     private static void ThrowIfConflict(Exception? conflict, AppendPlan plan)
