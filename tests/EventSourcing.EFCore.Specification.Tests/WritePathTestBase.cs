@@ -178,6 +178,34 @@ public abstract class WritePathTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     /// <summary>
+    /// ExpectedVersion.Any means "at the end, whatever it is": 8 writers appending to one stream at once never get a
+    /// conflict, and the stream ends with every event exactly once at versions 1..n.
+    /// </summary>
+    [Test]
+    public virtual async Task Any_appends_from_8_concurrent_writers_to_one_stream_all_succeed([Values] bool async)
+    {
+        var stream = NewStream();
+        const int writers = 8;
+        const int appends = 8;
+        var ids = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < appends; i++)
+            {
+                await using var db = CreateContext();
+                var e = new EventData(new Deposited(w * 100 + i)) { EventId = Guid.NewGuid() };
+                db.Events().Append(stream, ExpectedVersion.Any, e);
+                await SaveAsync(db, async);
+                ids.Add(e.EventId!.Value);
+            }
+        })));
+
+        var events = await ReadStreamAsync(stream);
+        Assert.That(events.Select(e => e.Version), Is.EqualTo(Enumerable.Range(1, writers * appends).Select(v => (long)v)));
+        Assert.That(events.Select(e => e.EventId), Is.EquivalentTo(ids));
+    }
+
+    /// <summary>
     /// A model with the event store on a context whose options lack UseEventSourcing: no interceptor would run, so a save
     /// would write the entity and drop its events. The context refuses its model, before anything is written.
     /// </summary>

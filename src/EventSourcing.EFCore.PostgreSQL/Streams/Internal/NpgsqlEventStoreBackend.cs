@@ -40,6 +40,32 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         nameof(StoredEvent.Metadata), nameof(StoredEvent.CreatedAt), EventStoreModel.TransactionIdProperty,
     ];
 
+    public bool LocksStreams => true;
+
+    /// <summary>
+    /// Takes a transaction-scoped advisory lock per stream (<c>pg_advisory_xact_lock</c> on a hash of its type and id),
+    /// in the streams' ordinal order, one statement each (the order of the calls inside one statement is not defined).
+    /// </summary>
+    public void LockStreams(DbContext context, IReadOnlyList<StreamId> streams)
+    {
+        foreach (var key in LockKeys(streams))
+        {
+            context.Database.ExecuteSql($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))");
+        }
+    }
+
+    /// <inheritdoc cref="LockStreams"/>
+    public async Task LockStreamsAsync(DbContext context, IReadOnlyList<StreamId> streams, CancellationToken cancellationToken)
+    {
+        foreach (var key in LockKeys(streams))
+        {
+            await context.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<string> LockKeys(IReadOnlyList<StreamId> streams)
+        => streams.Select(s => "es:" + s.Type + "/" + s.Id).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+
     public bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model)
         => exception.InnerException is PostgresException error
            && (error.SqlState == PostgresErrorCodes.UniqueViolation

@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -45,14 +46,15 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
             return result;
         }
 
+        AppendWriter.CommitOwnTransaction(saved);               // 4. the transaction the save began for its Any streams
         if (!SaveParticipants.IsAccepted(saved))
         {
-            save.AwaitAcceptance(context, saved);               // 4'. acceptAllChangesOnSuccess: false: settled by AcceptAllChanges
+            save.AwaitAcceptance(context, saved);               // 5'. acceptAllChangesOnSuccess: false: settled by AcceptAllChanges
             return result + saved.CarriedRows;
         }
 
-        save.Accept(saved);                                     // 4. settle: batches, aggregate versions, snapshot requests
-        save.Snapshots.PruneSuperseded(context, saved);         // 5. older snapshots, outside a user transaction
+        save.Accept(saved);                                     // 5. settle: batches, aggregate versions, snapshot requests
+        save.Snapshots.PruneSuperseded(context, saved);         // 6. older snapshots, outside a user transaction
         return result + saved.CarriedRows;
     }
 
@@ -64,6 +66,7 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
             return result;
         }
 
+        await AppendWriter.CommitOwnTransactionAsync(saved, cancellationToken).ConfigureAwait(false);
         if (!SaveParticipants.IsAccepted(saved))
         {
             save.AwaitAcceptance(context, saved);

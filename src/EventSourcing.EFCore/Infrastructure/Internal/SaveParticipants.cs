@@ -147,7 +147,7 @@ internal sealed class SaveParticipants(
     /// </summary>
     private static void DetectChangesUnderGuard(DbContext context, SaveInProgress save)
     {
-        if (save.IsGuarded && context.ChangeTracker.AutoDetectChangesEnabled)
+        if ((save.IsGuarded || save.OwnTransaction is not null) && context.ChangeTracker.AutoDetectChangesEnabled)
         {
             context.ChangeTracker.DetectChanges();
         }

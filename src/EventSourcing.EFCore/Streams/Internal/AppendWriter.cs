@@ -31,8 +31,15 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
         var guard = backend.EnforcesUniqueIndexes ? null : InProcessAppendGuard.Enter();
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
         {
+            if (AnyStreams(batches) is { Count: > 0 } locked && CanLock(context, out var begin))
+            {
+                own = begin ? context.Database.BeginTransaction() : null;
+                backend.LockStreams(context, locked);
+            }
+
             var plan = AppendPlan.Create(batches, StoreProbe.ReadVersions(context, AppendPlan.StreamsToRead(batches, all: guard is not null)));
             if (guard is not null || plan.HasKnownConflict)
             {
@@ -44,11 +51,12 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            return session.InProgress = new SaveInProgress(plan, guard);
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
         }
         catch
         {
             guard?.Dispose();
+            own?.Dispose();
             throw;
         }
     }
@@ -65,8 +73,15 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
         var guard = backend.EnforcesUniqueIndexes ? null : await InProcessAppendGuard.EnterAsync(cancellationToken).ConfigureAwait(false);
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
         {
+            if (AnyStreams(batches) is { Count: > 0 } locked && CanLock(context, out var begin))
+            {
+                own = begin ? await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
+                await backend.LockStreamsAsync(context, locked, cancellationToken).ConfigureAwait(false);
+            }
+
             var toRead = AppendPlan.StreamsToRead(batches, all: guard is not null);
             var plan = AppendPlan.Create(batches, await StoreProbe.ReadVersionsAsync(context, toRead, cancellationToken).ConfigureAwait(false));
             if (guard is not null || plan.HasKnownConflict)
@@ -79,12 +94,43 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            return session.InProgress = new SaveInProgress(plan, guard);
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
         }
         catch
         {
             guard?.Dispose();
+            if (own is not null)
+            {
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>Commits the transaction the save began for its <see cref="ExpectedVersion.Any"/> streams, once EF wrote it.</summary>
+    public static void CommitOwnTransaction(SaveInProgress save)
+    {
+        if (save.OwnTransaction is { } own)
+        {
+            save.OwnTransaction = null;
+            using (own)
+            {
+                own.Commit();
+            }
+        }
+    }
+
+    /// <inheritdoc cref="CommitOwnTransaction"/>
+    public static async Task CommitOwnTransactionAsync(SaveInProgress save, CancellationToken cancellationToken)
+    {
+        if (save.OwnTransaction is { } own)
+        {
+            save.OwnTransaction = null;
+            await using (own.ConfigureAwait(false))
+            {
+                await own.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -163,9 +209,14 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
     }
 
-    /// <summary>Puts back the versions written on aggregates that are EF entities; the batches stay staged.</summary>
+    /// <summary>
+    /// Puts back the versions written on aggregates that are EF entities and rolls back the save's own transaction;
+    /// the batches stay staged.
+    /// </summary>
     public void Abandon(SaveInProgress save)
     {
+        save.OwnTransaction?.Dispose();
+        save.OwnTransaction = null;
         foreach (var restore in _versionRestores)
         {
             restore();
@@ -216,10 +267,26 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// </summary>
     private void DetectChangesBeforeGuard(DbContext context)
     {
-        if (!backend.EnforcesUniqueIndexes && context.ChangeTracker.AutoDetectChangesEnabled)
+        if ((!backend.EnforcesUniqueIndexes || backend.LocksStreams && session.Staged.Any(b => b.ExpectedVersion.IsAny))
+            && context.ChangeTracker.AutoDetectChangesEnabled)
         {
             context.ChangeTracker.DetectChanges();
         }
+    }
+
+    /// <summary>The streams a save appends to with <see cref="ExpectedVersion.Any"/>, to lock when the backend can.</summary>
+    private List<StreamId>? AnyStreams(IReadOnlyList<PendingAppend> batches)
+        => backend.LocksStreams ? batches.Where(b => b.ExpectedVersion.IsAny && b.Events.Count > 0).Select(b => b.StreamId).Distinct().ToList() : null;
+
+    /// <summary>
+    /// Returns true when the save can lock its <see cref="ExpectedVersion.Any"/> streams: in the caller's transaction, or
+    /// in one the save begins itself (<paramref name="begin"/>) — but not under a retrying execution strategy, which
+    /// refuses a transaction it did not begin.
+    /// </summary>
+    private static bool CanLock(DbContext context, out bool begin)
+    {
+        begin = context.Database.CurrentTransaction is null;
+        return !begin || !context.Database.CreateExecutionStrategy().RetriesOnFailure;
     }
 
     private static void ThrowIfConflict(Exception? conflict, AppendPlan plan)

@@ -48,6 +48,12 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
     /// </summary>
     public bool AwaitsAcceptance { get; set; }
 
+    /// <summary>
+    /// Gets or sets the transaction the save began itself to hold its <see cref="ExpectedVersion.Any"/> streams' locks
+    /// from reading their end to writing after it; committed when EF wrote the save, rolled back if it did not.
+    /// </summary>
+    public Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? OwnTransaction { get; set; }
+
     public void ReleaseGuard()
     {
         _guard?.Dispose();
