@@ -6,7 +6,8 @@ namespace EventSourcing.EFCore.Benchmarks;
 
 /// <summary>
 /// Scenarios A (one event per SaveChanges, one writer), B (100 events per SaveChanges to one stream) and D (8 concurrent
-/// writers on their own streams; 8 writers on one hot stream with reload-and-retry).
+/// writers on their own streams; 8 writers on one hot stream with reload-and-retry) and J (8 writers on one stream with
+/// ExpectedVersion.Any).
 /// </summary>
 public sealed class AppendScenarios(BenchDatabase db, BenchSettings settings)
 {
@@ -47,6 +48,16 @@ public sealed class AppendScenarios(BenchDatabase db, BenchSettings settings)
             Hot(Bench.Library, LibraryHotAppendAsync),
             Hot(Bench.Raw, RawHotAppendAsync),
             Hot(Bench.Naive, NaiveHotAppendAsync),
+        ]);
+    }
+
+    /// <summary>Scenario J: 8 writers appending to one stream with ExpectedVersion.Any; the library must never lose a race (retries 0).</summary>
+    public Task<ScenarioResult> ConcurrentAnyAsync()
+    {
+        var result = new ScenarioResult("J", $"{settings.Writers} concurrent writers, 1 stream, ExpectedVersion.Any (raw: reload + retry)", "events/s", target: null, timeRatio: false);
+        return Bench.RunAsync(result, settings.ConcurrentRuns, [
+            Hot(Bench.Library, LibraryAnyAppendAsync),
+            Hot(Bench.Raw, RawHotAppendAsync),
         ]);
     }
 
@@ -176,6 +187,21 @@ public sealed class AppendScenarios(BenchDatabase db, BenchSettings settings)
         catch (Exception e) when (IsConflict(e))
         {
             return false;
+        }
+    }
+
+    private async Task<bool> LibraryAnyAppendAsync(Guid stream)
+    {
+        await using var context = db.Library.CreateDbContext();
+        context.Events().Append(new StreamId(BenchEvents.StreamType, stream.ToString()), ExpectedVersion.Any, BenchEvents.Create(stream, 0));
+        try
+        {
+            await context.SaveChangesAsync();
+            return true;
+        }
+        catch (Exception e) when (IsConflict(e))
+        {
+            return false; // counted as a retry: ExpectedVersion.Any lost a race
         }
     }
 

@@ -46,7 +46,7 @@ Console.WriteLine($"  {machine}");
 Console.WriteLine($"  {postgres}");
 var results = new List<ScenarioResult>();
 
-if (Wanted("A") || Wanted("B") || Wanted("D"))
+if (Wanted("A") || Wanted("B") || Wanted("D") || Wanted("J"))
 {
     await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_append");
     var appends = new AppendScenarios(db, settings);
@@ -64,6 +64,11 @@ if (Wanted("A") || Wanted("B") || Wanted("D"))
     {
         results.Add(await appends.ConcurrentOwnStreamsAsync());
         results.Add(await appends.ConcurrentHotStreamAsync());
+    }
+
+    if (Wanted("J"))
+    {
+        results.Add(await appends.ConcurrentAnyAsync());
     }
 }
 

@@ -30,3 +30,5 @@ public sealed class LoggingInMemoryTest : LoggingTestBase<InMemoryEventStoreFixt
 public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStoreFixture>;
 
 public sealed class TestingHelpersInMemoryTest : TestingHelpersTestBase<InMemoryEventStoreFixture>;
+
+public sealed class WritePathInMemoryTest : WritePathTestBase<InMemoryEventStoreFixture>;

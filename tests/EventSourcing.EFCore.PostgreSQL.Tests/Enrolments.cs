@@ -25,3 +25,5 @@ public sealed class LoggingNpgsqlTest : LoggingTestBase<NpgsqlEventStoreFixture>
 public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class TestingHelpersNpgsqlTest : TestingHelpersTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class WritePathNpgsqlTest : WritePathTestBase<NpgsqlEventStoreFixture>;

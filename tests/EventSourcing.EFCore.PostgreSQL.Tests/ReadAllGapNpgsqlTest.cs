@@ -176,9 +176,10 @@ public sealed class ReadAllGapNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
 
         a.Events().Append(stream, ExpectedVersion.Exactly(1), new EventData(new Deposited(2)) { EventId = idA });
         // Npgsql's default (non-retrying) execution strategy wraps a transient error in an InvalidOperationException
-        // ("likely due to a transient failure"); the DbUpdateException inside it is not translated by the library.
+        // ("likely due to a transient failure"); the library reports it as what it is, a StreamConcurrencyException
+        // (a DbUpdateException), whose inner PostgreSQL error stays transient for retrying execution strategies.
         var failure = Assert.CatchAsync<Exception>(() => SaveAsync(a, async));
-        Assert.That(failure, Is.TypeOf<InvalidOperationException>());
+        Assert.That(failure, Is.TypeOf<StreamConcurrencyException>());
         Assert.That(failure!.InnerException, Is.TypeOf<DbUpdateException>());
         Assert.That(failure.InnerException!.InnerException, Is.TypeOf<PostgresException>());
         var error = (PostgresException)failure.InnerException.InnerException!;
@@ -248,7 +249,8 @@ public sealed class ReadAllGapNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFi
 
         Assert.That(attempts, Is.EqualTo(2));
         Assert.That(failures, Has.Count.EqualTo(1));
-        Assert.That((failures[0].InnerException as PostgresException)?.SqlState, Is.EqualTo(PostgresErrorCodes.SerializationFailure));
+        Assert.That(failures[0], Is.TypeOf<StreamConcurrencyException>());
+        Assert.That((failures[0].InnerException?.InnerException as PostgresException)?.SqlState, Is.EqualTo(PostgresErrorCodes.SerializationFailure));
         var events = await ReadStreamAsync(stream);
         Assert.That(events.Select(e => e.EventId), Is.EqualTo(new[] { idB, idA }));
         Assert.That(events.Select(e => e.Version), Is.EqualTo(new long[] { 1, 2 }));

@@ -74,4 +74,10 @@ public static class EventSourcingEventId
     /// and read-all return it as an <see cref="ObsoleteEvent"/> (Debug).
     /// </summary>
     public static readonly EventId ObsoleteEventRead = new(BaseId + 50, "EventSourcing.ObsoleteEventRead");
+
+    /// <summary>
+    /// An import asked to skip the save features (outbox routes, inline projections, snapshot policies) wrote events
+    /// that one of them applies to (Warning).
+    /// </summary>
+    public static readonly EventId ImportSkippedWritePath = new(BaseId + 41, "EventSourcing.ImportSkippedWritePath");
 }

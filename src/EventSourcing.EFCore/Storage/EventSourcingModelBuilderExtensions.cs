@@ -1,3 +1,4 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Serialization.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
@@ -17,6 +18,7 @@ public static class EventSourcingModelBuilderExtensions
     /// <param name="modelBuilder">The model builder of the user's DbContext.</param>
     /// <returns>The same model builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="modelBuilder"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The context's options lack <c>UseEventSourcing</c> (its saves would drop events).</exception>
     public static ModelBuilder IncludeEventStore(this ModelBuilder modelBuilder)
         => IncludeEventStore(modelBuilder, static _ => { });
 
@@ -27,10 +29,17 @@ public static class EventSourcingModelBuilderExtensions
     /// <param name="configure">Sets the schema and table names, for example <c>b => b.ToSchema("es")</c>.</param>
     /// <returns>The same model builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="modelBuilder"/> or <paramref name="configure"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The context's options lack <c>UseEventSourcing</c> (its saves would drop events).</exception>
     public static ModelBuilder IncludeEventStore(this ModelBuilder modelBuilder, Action<EventStoreBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
         ArgumentNullException.ThrowIfNull(configure);
+        if (modelBuilder.Model.FindAnnotation(EventStoreModel.ConfiguredAnnotation) is null)
+        {
+            // Without UseEventSourcing no interceptor runs: a save would write the entities and drop their events.
+            throw new InvalidOperationException(Messages.IncludeEventStoreWithoutUseEventSourcing);
+        }
+
         var options = new EventStoreBuilder();
         configure(options);
 

@@ -187,7 +187,9 @@ public sealed class EventStore
     {
         StreamId.ThrowIfDefault(streamId, nameof(streamId));
         ArgumentNullException.ThrowIfNull(events);
-        var append = new PendingAppend(streamId, expectedVersion, EventPreparer.Prepare(Options, streamId, events));
+        var prepared = EventPreparer.Prepare(Options, streamId, events);
+        EventPreparer.ThrowIfVersionOverflows(streamId, expectedVersion.Version, prepared.Count, nameof(expectedVersion));
+        var append = new PendingAppend(streamId, expectedVersion, prepared);
         _session.Stage(append);
         return append;
     }

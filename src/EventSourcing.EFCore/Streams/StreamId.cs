@@ -64,11 +64,21 @@ public readonly record struct StreamId
             throw new ArgumentException(Messages.ValueTooLong(paramName, value.Length, MaxLength), paramName);
         }
 
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
+            var c = value[i];
             if (char.IsControl(c))
             {
                 throw new ArgumentException(Messages.ControlCharacter(paramName), paramName);
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                throw new ArgumentException(Messages.LoneSurrogate(paramName), paramName);
             }
         }
     }

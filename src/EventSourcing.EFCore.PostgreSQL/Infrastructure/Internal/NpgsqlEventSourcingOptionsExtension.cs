@@ -27,6 +27,20 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
 {
     private DbContextOptionsExtensionInfo? _info;
 
+    public NpgsqlEventSourcingOptionsExtension()
+    {
+    }
+
+    private NpgsqlEventSourcingOptionsExtension(NpgsqlEventSourcingOptionsExtension copy) => ExplicitPreparation = copy.ExplicitPreparation;
+
+    /// <summary>
+    /// Gets a value indicating whether the library prepares its fixed-text commands explicitly (<c>Prepare()</c>). Off,
+    /// Npgsql's automatic preparation (<c>Max Auto Prepare</c>) applies instead. Never done on a multiplexing connection.
+    /// </summary>
+    public bool ExplicitPreparation { get; private init; } = true;
+
+    public NpgsqlEventSourcingOptionsExtension WithExplicitPreparation(bool prepare) => new(this) { ExplicitPreparation = prepare };
+
     public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
 
     public void ApplyServices(IServiceCollection services)
@@ -84,6 +98,10 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
 
         public override bool ShouldUseSameServiceProvider(DbContextOptionsExtensionInfo other) => other is ExtensionInfo;
 
-        public override void PopulateDebugInfo(IDictionary<string, string> debugInfo) => debugInfo["EventSourcing:PostgreSql"] = "1";
+        public override void PopulateDebugInfo(IDictionary<string, string> debugInfo)
+        {
+            debugInfo["EventSourcing:PostgreSql"] = "1";
+            debugInfo["EventSourcing:PostgreSql:ExplicitPreparation"] = ((NpgsqlEventSourcingOptionsExtension)Extension).ExplicitPreparation ? "1" : "0";
+        }
     }
 }

@@ -21,8 +21,14 @@ namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 /// </summary>
 internal static class NpgsqlEventImporter
 {
-    public static async Task<long> ImportAsync(EventStore events, IAsyncEnumerable<StreamImport> streams, CancellationToken cancellationToken)
+    public static async Task<long> ImportAsync(
+        EventStore events, IAsyncEnumerable<StreamImport> streams, ImportWritePathFeatures features, CancellationToken cancellationToken)
     {
+        if (!Enum.IsDefined(features))
+        {
+            throw new ArgumentOutOfRangeException(nameof(features), features, null);
+        }
+
         var context = events.Context;
         if (context.GetService<IEventStoreBackend>() is not NpgsqlEventStoreBackend)
         {
@@ -31,6 +37,7 @@ internal static class NpgsqlEventImporter
 
         var model = EventStoreModel.Get(context.Model);
         var options = events.OptionsExtension;
+        var check = new ImportedEventCheck(options, skip: features == ImportWritePathFeatures.Skip);
         var sql = context.GetService<ISqlGenerationHelper>();
         var c = model.Columns;
         string Q(string column) => sql.DelimitIdentifier(column);
@@ -69,6 +76,7 @@ internal static class NpgsqlEventImporter
                         for (var i = 0; i < prepared.Count; i++)
                         {
                             var e = prepared[i];
+                            check.Check(stream.StreamId, i + 1L, e);
                             await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
                             await writer.WriteAsync(stream.StreamId.Type, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                             await writer.WriteAsync(stream.StreamId.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
@@ -106,7 +114,13 @@ internal static class NpgsqlEventImporter
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
 
-        EventSourcingLoggers.Of(context).Streams.EventsImported(imported.Count, count);
+        var loggers = EventSourcingLoggers.Of(context);
+        loggers.Streams.EventsImported(imported.Count, count);
+        if (check.FirstSkipped is { } skipped)
+        {
+            loggers.Streams.ImportSkippedWritePath(check.SkippedEvents, skipped);
+        }
+
         return count;
     }
 

@@ -40,11 +40,37 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         nameof(StoredEvent.Metadata), nameof(StoredEvent.CreatedAt), EventStoreModel.TransactionIdProperty,
     ];
 
+    public bool LocksStreams => true;
+
+    /// <summary>
+    /// Takes a transaction-scoped advisory lock per stream (<c>pg_advisory_xact_lock</c> on a hash of its type and id),
+    /// in the streams' ordinal order, one statement each (the order of the calls inside one statement is not defined).
+    /// </summary>
+    public void LockStreams(DbContext context, IReadOnlyList<StreamId> streams)
+    {
+        foreach (var key in LockKeys(streams))
+        {
+            context.Database.ExecuteSql($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))");
+        }
+    }
+
+    /// <inheritdoc cref="LockStreams"/>
+    public async Task LockStreamsAsync(DbContext context, IReadOnlyList<StreamId> streams, CancellationToken cancellationToken)
+    {
+        foreach (var key in LockKeys(streams))
+        {
+            await context.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<string> LockKeys(IReadOnlyList<StreamId> streams)
+        => streams.Select(s => "es:" + s.Type + "/" + s.Id).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+
     public bool IsEventStoreConflict(DbUpdateException exception, EventStoreModel model)
         => exception.InnerException is PostgresException error
            && (error.SqlState == PostgresErrorCodes.UniqueViolation
                && (error.ConstraintName == model.StreamIndexName || error.ConstraintName == model.EventIdIndexName)
-               || error.SqlState == NpgsqlEventStoreSchema.StreamGapSqlState
+               || error.SqlState is NpgsqlEventStoreSchema.StreamGapSqlState or NpgsqlEventStoreSchema.SerializationFailureSqlState
                && error.ConstraintName == NpgsqlEventStoreSchema.GuardName(model.Table));
 
     public StoreState ReadAfterFailure(DbContext context, EventStoreModel model, IReadOnlyCollection<StreamId> streams, IReadOnlyCollection<Guid> eventIds)
@@ -154,7 +180,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
 
             // Prepared once per physical connection (Npgsql keeps it across pooled opens): no parse and plan per page.
-            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
+            {
+                await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
             var rows = new List<EventRow>(Math.Min(batchSize, 4096));
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
@@ -194,7 +223,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId.Id });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromVersion });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toVersion });
-            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
+            {
+                await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

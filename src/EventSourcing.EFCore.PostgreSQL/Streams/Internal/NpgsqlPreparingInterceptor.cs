@@ -17,7 +17,7 @@ internal sealed class NpgsqlPreparingInterceptor : DbCommandInterceptor
 
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
-        if (IsPreparable(command))
+        if (IsPreparable(command, eventData))
         {
             command.Prepare();
         }
@@ -28,7 +28,7 @@ internal sealed class NpgsqlPreparingInterceptor : DbCommandInterceptor
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        if (IsPreparable(command))
+        if (IsPreparable(command, eventData))
         {
             await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -36,6 +36,8 @@ internal sealed class NpgsqlPreparingInterceptor : DbCommandInterceptor
         return result;
     }
 
-    private static bool IsPreparable(DbCommand command)
-        => command is NpgsqlCommand { IsPrepared: false } && command.CommandText.StartsWith(Tag, StringComparison.Ordinal);
+    private static bool IsPreparable(DbCommand command, CommandEventData eventData)
+        => command is NpgsqlCommand { IsPrepared: false }
+           && command.CommandText.StartsWith(Tag, StringComparison.Ordinal)
+           && NpgsqlPreparation.ShouldPrepare(eventData.Context, command.Connection!);
 }

@@ -11,7 +11,7 @@ namespace EventSourcing.EFCore.Aggregates.Internal;
 /// <summary>
 /// Collects what one SaveChanges appends: the batches staged with <c>Append</c>, then one batch per aggregate with
 /// pending events (tracked through <c>db.Aggregates&lt;T&gt;()</c>, or a tracked EF entity implementing
-/// <see cref="IEventSourcedAggregate"/>), expecting the version the aggregate was loaded at.
+/// <see cref="IEventSourcedAggregate"/>, also when it is being deleted), expecting the version the aggregate was loaded at.
 /// </summary>
 internal static class AggregateDrain
 {
@@ -34,6 +34,7 @@ internal static class AggregateDrain
             var streamId = aggregate.StreamId;
             options ??= context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
             var events = EventPreparer.Prepare(options, streamId, aggregate.PendingEvents);
+            EventPreparer.ThrowIfVersionOverflows(streamId, aggregate.Version, events.Count, nameof(aggregate.Version));
             (batches ??= []).Add(new PendingAppend(streamId, ExpectedVersion.Exactly(aggregate.Version), events, aggregate, entry));
         }
 
@@ -55,7 +56,8 @@ internal static class AggregateDrain
         {
             foreach (var entry in tracker.Entries<IEventSourcedAggregate>())
             {
-                if (entry.State != EntityState.Deleted && !session.Aggregates.Contains(entry.Entity))
+                // A Deleted entity's events are written too: they happened (the last one often is why it is removed).
+                if (!session.Aggregates.Contains(entry.Entity))
                 {
                     yield return (entry.Entity, entry);
                 }

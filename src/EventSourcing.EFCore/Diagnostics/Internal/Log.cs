@@ -57,4 +57,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 470040, EventName = "EventSourcing.EventsImported", Level = LogLevel.Information,
         Message = "Imported {EventCount} events in {StreamCount} new streams.")]
     public static partial void EventsImported(this ILogger logger, int streamCount, long eventCount);
+
+    [LoggerMessage(EventId = 470041, EventName = "EventSourcing.ImportSkippedWritePath", Level = LogLevel.Warning,
+        Message = "Imported {EventCount} events without the save features that apply to them (first: {Feature}), as asked with ImportWritePathFeatures.Skip.")]
+    public static partial void ImportSkippedWritePath(this ILogger logger, long eventCount, string feature);
 }

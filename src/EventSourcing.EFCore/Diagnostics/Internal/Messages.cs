@@ -15,6 +15,17 @@ internal static class Messages
         "UseEventSourcing is configured on a relational database provider without a backend. On PostgreSQL call "
         + "UseEventSourcing(es => es.UsePostgreSql()) (package EventSourcing.EFCore.PostgreSQL); other relational providers are not supported.";
 
+    public const string IncludeEventStoreWithoutUseEventSourcing =
+        "modelBuilder.IncludeEventStore() is called for a DbContext whose options lack UseEventSourcing: its saves would write "
+        + "the entities and drop their events. Call optionsBuilder.UseEventSourcing(es => ...) where the context is configured "
+        + "(AddDbContext, OnConfiguring, and the design-time factory used by dotnet ef), on PostgreSQL "
+        + "UseEventSourcing(es => es.UsePostgreSql()).";
+
+    public static string ImportWouldSkip(StreamId streamId, long version, string eventType, string feature)
+        => $"The import of event '{eventType}' at version {version} of stream '{streamId}' would skip {feature}: an import writes only "
+           + "the events (no outbox messages, inline projection updates or snapshots). Nothing was written. Append these events "
+           + "through SaveChanges, or import with ImportWritePathFeatures.Skip to write them without (and rebuild what depends on them).";
+
     public static string EventSourcingNotConfigured(Type contextType)
         => $"The DbContext '{contextType.Name}' is not configured for event sourcing. Call optionsBuilder.UseEventSourcing(es => ...) "
            + "when configuring it (AddDbContext or OnConfiguring), and modelBuilder.IncludeEventStore() in OnModelCreating.";
@@ -27,7 +38,18 @@ internal static class Messages
 
     public static string StreamConcurrency(StreamId streamId, ExpectedVersion expected, long? actual)
         => $"Stream '{streamId}' was expected at version {expected} but is at {(actual is { } v ? "version " + v : "no version (it has no events)")}. "
-           + "Another writer appended first: reload the stream and retry.";
+           + (expected.Version is { } e && e > (actual ?? 0)
+               ? "The expected version is ahead of the stream: the events it counts on were never written (or were rolled back); reload the stream before appending."
+               : expected.Version is { } same && same == (actual ?? 0)
+                   ? "Another writer appended to the stream in a transaction that committed after this one began: retry the whole transaction (the error is transient)."
+                   : "Another writer appended first: reload the stream and retry.");
+
+    public static string VersionOverflow(StreamId streamId, long from, int count)
+        => $"Appending {count} event(s) to stream '{streamId}' after version {from} would exceed the largest version ({long.MaxValue}); nothing was staged.";
+
+    public static string LoneSurrogate(string field) => $"The {field} contains a lone UTF-16 surrogate (half of a character), which cannot be stored as UTF-8.";
+
+    public static string NulCharacter(string where) => $"{where} contains the character U+0000 (NUL), which PostgreSQL jsonb cannot store";
 
     public static string StreamNotFound(StreamId streamId) => $"Stream '{streamId}' has no events, but the append expected it to exist (ExpectedVersion.StreamExists).";
 

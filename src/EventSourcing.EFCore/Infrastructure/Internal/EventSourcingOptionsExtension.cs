@@ -116,10 +116,15 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped<EventStoreSession>();
         services.AddScoped<IResettableService>(p => p.GetRequiredService<EventStoreSession>());
         services.TryAddScoped<AppendWriter>();
+        services.TryAddScoped<SnapshotSaveParticipant>();
+        services.TryAddScoped<OutboxStaging>();
+        services.TryAddScoped<InlineProjectionSaveParticipant>();
+        services.TryAddScoped<SaveParticipants>();
         services.TryAddScoped<EventReader>();
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
         services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
+        services.AddSingleton<Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure.IConventionSetPlugin, Storage.Internal.EventSourcingConventionSetPlugin>();
     }
 
     public void Validate(IDbContextOptions options)

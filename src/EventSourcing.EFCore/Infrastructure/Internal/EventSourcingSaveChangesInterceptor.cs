@@ -8,43 +8,80 @@ namespace EventSourcing.EFCore.Infrastructure.Internal;
 /// <summary>
 /// The SaveChanges interceptor registered by <c>UseEventSourcing</c>: it writes the context's staged events inside
 /// the same SaveChanges (and transaction) as the user's changes, and settles them on every outcome, sync and async.
-/// Stateless: the per-context <see cref="AppendWriter"/> is resolved from the saving context (a constructor dependency
-/// would be circular, since EF's loggers depend on the interceptors).
+/// Each step delegates to the save's participants (<see cref="SaveParticipants"/>), resolved from the saving context
+/// (a constructor dependency would be circular, since EF's loggers depend on the interceptors).
 /// </summary>
 internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesInterceptor
 {
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
-        Writer(eventData).BeforeSave(eventData.Context!);
+        var (context, save) = Of(eventData);
+        save.Abandon();                                         // 1. rows of an earlier save that did not happen
+        if (save.Events.Begin(context) is { } inProgress)       // 2. plan and check the appends
+        {
+            save.Stage(context, inProgress);                    // 3. events, snapshots, outbox, inline projections
+        }
+
         return result;
     }
 
     public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(
         DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        await Writer(eventData).BeforeSaveAsync(eventData.Context!, cancellationToken).ConfigureAwait(false);
+        var (context, save) = Of(eventData);
+        save.Abandon();
+        if (await save.Events.BeginAsync(context, cancellationToken).ConfigureAwait(false) is { } inProgress)
+        {
+            await save.StageAsync(context, inProgress, cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
     {
-        var writer = Writer(eventData);
-        var carried = writer.AfterSave(eventData.Context!);
-        writer.PruneSnapshots(eventData.Context!);
-        return result + carried;
+        var (context, save) = Of(eventData);
+        if (save.InProgress is not { } saved)
+        {
+            return result;
+        }
+
+        AppendWriter.CommitOwnTransaction(saved);               // 4. the transaction the save began for its Any streams
+        if (!SaveParticipants.IsAccepted(saved))
+        {
+            save.AwaitAcceptance(context, saved);               // 5'. acceptAllChangesOnSuccess: false: settled by AcceptAllChanges
+            return result + saved.CarriedRows;
+        }
+
+        save.Accept(saved);                                     // 5. settle: batches, aggregate versions, snapshot requests
+        save.Snapshots.PruneSuperseded(context, saved);         // 6. older snapshots, outside a user transaction
+        return result + saved.CarriedRows;
     }
 
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        var writer = Writer(eventData);
-        var carried = writer.AfterSave(eventData.Context!);
-        await writer.PruneSnapshotsAsync(eventData.Context!).ConfigureAwait(false);
-        return result + carried;
+        var (context, save) = Of(eventData);
+        if (save.InProgress is not { } saved)
+        {
+            return result;
+        }
+
+        await AppendWriter.CommitOwnTransactionAsync(saved, cancellationToken).ConfigureAwait(false);
+        if (!SaveParticipants.IsAccepted(saved))
+        {
+            save.AwaitAcceptance(context, saved);
+            return result + saved.CarriedRows;
+        }
+
+        save.Accept(saved);
+        await save.Snapshots.PruneSupersededAsync(context, saved).ConfigureAwait(false);
+        return result + saved.CarriedRows;
     }
 
     public override void SaveChangesFailed(DbContextErrorEventData eventData)
     {
-        if (Writer(eventData).Fail(eventData.Context!, eventData.Exception) is { } translated)
+        var (context, save) = Of(eventData);
+        if (save.Events.Fail(context, save.Abandon(), eventData.Exception) is { } translated)
         {
             throw translated;
         }
@@ -52,33 +89,35 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
 
     public override async Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
     {
-        if (await Writer(eventData).FailAsync(eventData.Context!, eventData.Exception, cancellationToken).ConfigureAwait(false) is { } translated)
+        var (context, save) = Of(eventData);
+        if (await save.Events.FailAsync(context, save.Abandon(), eventData.Exception, cancellationToken).ConfigureAwait(false) is { } translated)
         {
             throw translated;
         }
     }
 
-    public override void SaveChangesCanceled(DbContextEventData eventData) => Writer(eventData).Abandon();
+    public override void SaveChangesCanceled(DbContextEventData eventData) => Of(eventData).Save.Abandon();
 
     public override Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default)
     {
-        Writer(eventData).Abandon();
+        Of(eventData).Save.Abandon();
         return Task.CompletedTask;
     }
 
     // Raised from inside EF's command batch: only release the lock here; the rows are removed at the next save.
     public override InterceptionResult ThrowingConcurrencyException(ConcurrencyExceptionEventData eventData, InterceptionResult result)
     {
-        Writer(eventData).ReleaseGuard();
+        Of(eventData).Save.ReleaseGuard();
         return result;
     }
 
     public override ValueTask<InterceptionResult> ThrowingConcurrencyExceptionAsync(
         ConcurrencyExceptionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
     {
-        Writer(eventData).ReleaseGuard();
+        Of(eventData).Save.ReleaseGuard();
         return ValueTask.FromResult(result);
     }
 
-    private static AppendWriter Writer(DbContextEventData eventData) => eventData.Context!.GetService<AppendWriter>();
+    private static (DbContext Context, SaveParticipants Save) Of(DbContextEventData eventData)
+        => (eventData.Context!, eventData.Context!.GetService<SaveParticipants>());
 }

@@ -6,7 +6,6 @@ using EventSourcing.EFCore.Serialization.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
 using EventSourcing.EFCore.Streams.Internal;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,15 +13,30 @@ namespace EventSourcing.EFCore.OutboxInternal;
 
 /// <summary>
 /// Adds the outbox rows of one SaveChanges: for every event of the save, one row per distinct destination of the
-/// routes that select it. Called by <see cref="AppendWriter"/> after the event rows are staged; the rows join the
-/// save's entries, so a failed save removes them with the events and a retry writes each once.
+/// routes that select it. The outbox's part of a save, after the event rows are staged; the rows join the save's
+/// entries, so a save that does not happen removes them with the events and a retry writes each once.
 /// </summary>
-internal static class OutboxStaging
+internal sealed class OutboxStaging : ISaveParticipant
 {
     private static readonly JsonSerializerOptions HeaderOptions = new();
 
-    public static void Stage(DbContext context, AppendPlan plan, List<EntityEntry> entries)
+    public Task StageAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
     {
+        Stage(context, save);
+        return Task.CompletedTask;
+    }
+
+    public void Accept(SaveInProgress save)
+    {
+    }
+
+    public void Abandon(SaveInProgress save)
+    {
+    }
+
+    public void Stage(DbContext context, SaveInProgress save)
+    {
+        var plan = save.Plan;
         var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>();
         if (options?.Outbox is not { Routes.IsEmpty: false } settings)
         {
@@ -76,7 +90,7 @@ internal static class OutboxStaging
         var set = context.Set<StoredOutboxMessage>();
         foreach (var row in rows)
         {
-            entries.Add(set.Add(row));
+            save.Entries.Add(set.Add(row));
         }
     }
 

@@ -17,6 +17,9 @@ internal sealed class EventStoreModel
     /// <summary>The shadow property a backend may add for the committing transaction id (PostgreSQL: xid8).</summary>
     internal const string TransactionIdProperty = "TransactionId";
 
+    /// <summary>Set on a model under construction whose context has <c>UseEventSourcing</c> (removed when it is finalized).</summary>
+    internal const string ConfiguredAnnotation = "EventSourcing:Configured";
+
     private const string CacheAnnotation = "EventSourcing:EventStoreModel";
 
     private EventStoreModel(IEntityType events)

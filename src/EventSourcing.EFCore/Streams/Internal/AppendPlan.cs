@@ -74,8 +74,8 @@ internal sealed class AppendPlan
                 conflicts |= !eventIds.Add(e.EventId);
             }
 
-            firstVersions[i] = current + 1;
-            resultVersions[i] = current + batch.Events.Count;
+            firstVersions[i] = checked(current + 1);
+            resultVersions[i] = checked(current + batch.Events.Count);
             running[batch.StreamId] = resultVersions[i];
         }
 

@@ -1,44 +1,45 @@
-using System.Data.Common;
 using EventSourcing.EFCore.Aggregates.Internal;
 using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
-using EventSourcing.EFCore.Infrastructure;
-using EventSourcing.EFCore.OutboxInternal;
-using EventSourcing.EFCore.Projections.Internal;
-using EventSourcing.EFCore.Snapshots.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
-using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Streams.Internal;
 
 /// <summary>
-/// Turns a context's staged batches into event rows inside its SaveChanges, and settles them when the save's outcome
-/// is known: success completes and unstages the batches; failure removes the rows (so a retry writes each event once)
-/// and, for an event store conflict, raises the library's typed exception.
+/// The events' part of a save: collects the context's staged batches and aggregates' pending events, plans their
+/// versions and checks them (<see cref="Begin"/>), adds the event rows (<see cref="Stage"/>), completes the batches when
+/// EF accepts the save, and turns a store's rejection into the library's typed exception (<see cref="Fail"/>).
 /// </summary>
-internal sealed class AppendWriter(
-    EventStoreSession session, IEventStoreBackend backend, EventSourcingLoggers loggers, IDbContextOptions options)
+internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend backend, EventSourcingLoggers loggers) : ISaveParticipant
 {
-    private readonly EventSourcingOptionsExtension _options = options.FindExtension<EventSourcingOptionsExtension>()!;
-    private IReadOnlyList<SnapshotCandidate> _prune = [];
+    private readonly List<Action> _versionRestores = [];
 
-    public void BeforeSave(DbContext context)
+    /// <summary>
+    /// Plans the save's appends and checks what can be checked before writing (under the in-process guard where the
+    /// database enforces no unique index). Returns the save in progress, or null when the save appends nothing.
+    /// </summary>
+    public SaveInProgress? Begin(DbContext context)
     {
-        Discard();
+        DetectChangesBeforeGuard(context);
         var batches = AggregateDrain.Collect(context, session);
         if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
-            return;
+            return null;
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
         var guard = backend.EnforcesUniqueIndexes ? null : InProcessAppendGuard.Enter();
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
         {
+            if (AnyStreams(batches) is { Count: > 0 } locked && CanLock(context, out var begin))
+            {
+                own = begin ? context.Database.BeginTransaction() : null;
+                backend.LockStreams(context, locked);
+            }
+
             var plan = AppendPlan.Create(batches, StoreProbe.ReadVersions(context, AppendPlan.StreamsToRead(batches, all: guard is not null)));
             if (guard is not null || plan.HasKnownConflict)
             {
@@ -50,33 +51,37 @@ internal sealed class AppendWriter(
                 ThrowIfConflict(conflict, plan);
             }
 
-            var snapshots = SnapshotWriter.Plan(_options, plan, session);
-            var staged = snapshots.Count == 0
-                ? ([], [])
-                : SnapshotWriter.Stage(context, snapshots, StoreProbe.ReadSnapshotVersions(context, Streams(snapshots)), _options, guard is not null);
-            Stage(context, plan, guard, snapshots, staged);
-            ApplyInlineProjections(context);
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
         }
         catch
         {
             guard?.Dispose();
+            own?.Dispose();
             throw;
         }
     }
 
-    public async Task BeforeSaveAsync(DbContext context, CancellationToken cancellationToken)
+    /// <inheritdoc cref="Begin"/>
+    public async Task<SaveInProgress?> BeginAsync(DbContext context, CancellationToken cancellationToken)
     {
-        Discard();
+        DetectChangesBeforeGuard(context);
         var batches = AggregateDrain.Collect(context, session);
         if (batches.Count == 0 && session.SnapshotRequests.Count == 0)
         {
-            return;
+            return null;
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
         var guard = backend.EnforcesUniqueIndexes ? null : await InProcessAppendGuard.EnterAsync(cancellationToken).ConfigureAwait(false);
+        Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
         {
+            if (AnyStreams(batches) is { Count: > 0 } locked && CanLock(context, out var begin))
+            {
+                own = begin ? await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
+                await backend.LockStreamsAsync(context, locked, cancellationToken).ConfigureAwait(false);
+            }
+
             var toRead = AppendPlan.StreamsToRead(batches, all: guard is not null);
             var plan = AppendPlan.Create(batches, await StoreProbe.ReadVersionsAsync(context, toRead, cancellationToken).ConfigureAwait(false));
             if (guard is not null || plan.HasKnownConflict)
@@ -89,166 +94,64 @@ internal sealed class AppendWriter(
                 ThrowIfConflict(conflict, plan);
             }
 
-            var snapshots = SnapshotWriter.Plan(_options, plan, session);
-            var staged = snapshots.Count == 0
-                ? ([], [])
-                : SnapshotWriter.Stage(
-                    context,
-                    snapshots,
-                    await StoreProbe.ReadSnapshotVersionsAsync(context, Streams(snapshots), cancellationToken).ConfigureAwait(false),
-                    _options,
-                    guard is not null);
-            Stage(context, plan, guard, snapshots, staged);
-            await ApplyInlineProjectionsAsync(context, cancellationToken).ConfigureAwait(false);
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
         }
         catch
         {
             guard?.Dispose();
+            if (own is not null)
+            {
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }
 
-    /// <summary>
-    /// Completes and unstages the saved batches and stops tracking their rows. Returns the number of event rows written
-    /// without being tracked (carried), for SaveChanges to count them as EF counts tracked rows.
-    /// </summary>
-    public int AfterSave(DbContext context)
+    /// <summary>Commits the transaction the save began for its <see cref="ExpectedVersion.Any"/> streams, once EF wrote it.</summary>
+    public static void CommitOwnTransaction(SaveInProgress save)
     {
-        if (session.InProgress is not { } save)
+        if (save.OwnTransaction is { } own)
         {
-            return 0;
+            save.OwnTransaction = null;
+            using (own)
+            {
+                own.Commit();
+            }
         }
+    }
 
-        session.InProgress = null;
-        save.ReleaseGuard();
-        Detach(save.Entries);
+    /// <inheritdoc cref="CommitOwnTransaction"/>
+    public static async Task CommitOwnTransactionAsync(SaveInProgress save, CancellationToken cancellationToken)
+    {
+        if (save.OwnTransaction is { } own)
+        {
+            save.OwnTransaction = null;
+            await using (own.ConfigureAwait(false))
+            {
+                await own.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Adds the event rows of the planned batches, and writes the new version of aggregates that are EF entities mapping it.</summary>
+    public void Stage(DbContext context, SaveInProgress save)
+    {
         var plan = save.Plan;
-        for (var i = 0; i < plan.Batches.Count; i++)
-        {
-            var batch = plan.Batches[i];
-            batch.Complete(plan.ResultVersions[i]);
-            session.Unstage(batch);
-            batch.Source?.OnEventsSaved(plan.ResultVersions[i]);
-            if (batch.Events.Count > 0)
-            {
-                loggers.Streams.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);
-            }
-        }
-
-        foreach (var snapshot in save.Snapshots)
-        {
-            session.SnapshotRequests.Remove(snapshot.Aggregate);
-            loggers.Snapshots.SnapshotTaken(snapshot.StreamId, snapshot.Version);
-        }
-
-        _prune = save.PruneAfterSave;
-        return save.CarriedRows;
-    }
-
-    /// <summary>
-    /// Deletes the snapshots the last successful save superseded. Runs only outside a user transaction, as a statement of
-    /// its own: a failure is logged and changes nothing else (the rows are pruned by a later snapshot of the stream).
-    /// </summary>
-    public void PruneSnapshots(DbContext context)
-    {
-        foreach (var snapshot in TakePrune(context))
-        {
-            try
-            {
-                SnapshotWriter.Older(context, snapshot).ExecuteDelete();
-            }
-            catch (DbException ex)
-            {
-                loggers.Snapshots.SnapshotPruneFailed(snapshot.StreamId, ex);
-            }
-        }
-    }
-
-    /// <inheritdoc cref="PruneSnapshots"/>
-    public async Task PruneSnapshotsAsync(DbContext context)
-    {
-        foreach (var snapshot in TakePrune(context))
-        {
-            try
-            {
-                await SnapshotWriter.Older(context, snapshot).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false); // the save succeeded: do not turn it into a cancellation
-            }
-            catch (DbException ex)
-            {
-                loggers.Snapshots.SnapshotPruneFailed(snapshot.StreamId, ex);
-            }
-        }
-    }
-
-    private IReadOnlyList<SnapshotCandidate> TakePrune(DbContext context)
-    {
-        var prune = _prune;
-        _prune = [];
-        return context.Database.CurrentTransaction is null ? prune : [];
-    }
-
-    /// <summary>Releases the in-process guard without touching the change tracker (EF may still be inside its batch).</summary>
-    public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
-
-    /// <summary>Settles a failed or cancelled save: its rows are removed, its batches stay staged.</summary>
-    public SaveInProgress? Abandon()
-    {
-        var save = session.InProgress;
-        Discard();
-        return save;
-    }
-
-    /// <summary>Settles a failed save and returns the typed exception to raise instead, or null.</summary>
-    public Exception? Fail(DbContext context, Exception exception)
-    {
-        var save = Abandon();
-        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
-        {
-            return null;
-        }
-
-        var batches = save.Plan.Batches;
-        var state = backend.ReadAfterFailure(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches));
-        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
-    }
-
-    /// <summary>Settles a failed save and returns the typed exception to raise instead, or null.</summary>
-    public async Task<Exception?> FailAsync(DbContext context, Exception exception, CancellationToken cancellationToken)
-    {
-        var save = Abandon();
-        if (save is null || exception is not DbUpdateException update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
-        {
-            return null;
-        }
-
-        var batches = save.Plan.Batches;
-        var state = await backend.ReadAfterFailureAsync(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches), cancellationToken)
-            .ConfigureAwait(false);
-        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
-    }
-
-    private void Stage(
-        DbContext context,
-        AppendPlan plan,
-        IDisposable? guard,
-        IReadOnlyList<SnapshotCandidate> snapshots,
-        (List<EntityEntry> Entries, List<SnapshotCandidate> PruneAfterSave) staged)
-    {
-        var entries = staged.Entries;
-        var set = context.Set<StoredEvent>();
         var rows = new List<StoredEvent>();
-        var restores = new List<Action>();
+        _versionRestores.Clear();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
             var batch = plan.Batches[i];
-            if (batch.SourceEntry?.Metadata.FindProperty(nameof(IEventSourcedAggregate.Version)) is { ClrType: var type } property && type == typeof(long))
+            if (batch.SourceEntry is { State: not EntityState.Deleted }
+                && batch.SourceEntry.Metadata.FindProperty(nameof(IEventSourcedAggregate.Version)) is { ClrType: var type } property && type == typeof(long))
             {
                 // An EF entity that maps its Version: write the new version in this same save (the interceptor runs
-                // before DetectChanges), and put the old one back if the save fails.
-                var versionEntry = batch.SourceEntry.Property(property);
+                // before DetectChanges), and put the old one back if the save does not happen.
+                var versionEntry = batch.SourceEntry!.Property(property);
                 var old = versionEntry.CurrentValue;
                 versionEntry.CurrentValue = plan.ResultVersions[i];
-                restores.Add(() => versionEntry.CurrentValue = old);
+                _versionRestores.Add(() => versionEntry.CurrentValue = old);
             }
 
             var version = plan.FirstVersions[i];
@@ -271,43 +174,119 @@ internal sealed class AppendWriter(
 
         // Track every row, or only the first when the backend's command batch carries the others (PostgreSQL).
         var carried = rows.Count > 1 && backend.CarriesEventRows(EventStoreModel.Get(context.Model));
+        var set = context.Set<StoredEvent>();
         foreach (var row in carried ? rows.Take(1) : rows)
         {
-            entries.Add(set.Add(row));
+            save.Entries.Add(set.Add(row));
         }
 
-        session.InProgress = new SaveInProgress(plan, entries, guard, restores, snapshots, staged.PruneAfterSave)
-        {
-            Rows = rows,
-            TrackedRows = carried ? 1 : rows.Count,
-        };
-        OutboxStaging.Stage(context, plan, entries); // outbox rows join the save's entries: removed with the events on failure
+        save.Rows = rows;
+        save.TrackedRows = carried ? 1 : rows.Count;
     }
 
-    /// <summary>Removes the rows of an earlier save that did not succeed, so the next save adds each event once.</summary>
-    private void Discard()
+    /// <inheritdoc cref="Stage"/>
+    public Task StageAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
     {
-        if (session.InProgress is not { } save)
-        {
-            return;
-        }
+        Stage(context, save);
+        return Task.CompletedTask;
+    }
 
-        session.InProgress = null;
-        save.ReleaseGuard();
-        save.RestoreProjections?.Invoke();
-        Detach(save.Entries);
-        foreach (var restore in save.Restores)
+    /// <summary>Completes and unstages the saved batches and tells their aggregates.</summary>
+    public void Accept(SaveInProgress save)
+    {
+        _versionRestores.Clear();
+        var plan = save.Plan;
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            var batch = plan.Batches[i];
+            batch.Complete(plan.ResultVersions[i]);
+            session.Unstage(batch);
+            batch.Source?.OnEventsSaved(plan.ResultVersions[i]);
+            if (batch.Events.Count > 0)
+            {
+                loggers.Streams.EventsAppended(batch.StreamId, plan.FirstVersions[i], plan.ResultVersions[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts back the versions written on aggregates that are EF entities and rolls back the save's own transaction;
+    /// the batches stay staged.
+    /// </summary>
+    public void Abandon(SaveInProgress save)
+    {
+        save.OwnTransaction?.Dispose();
+        save.OwnTransaction = null;
+        foreach (var restore in _versionRestores)
         {
             restore();
         }
+
+        _versionRestores.Clear();
     }
 
-    private static void Detach(IReadOnlyList<EntityEntry> entries)
+    /// <summary>Returns the typed exception to raise instead of <paramref name="exception"/> for a failed save, or null.</summary>
+    public Exception? Fail(DbContext context, SaveInProgress? save, Exception exception)
     {
-        foreach (var entry in entries)
+        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
         {
-            entry.State = EntityState.Detached;
+            return null;
         }
+
+        var batches = save.Plan.Batches;
+        var state = backend.ReadAfterFailure(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches));
+        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
+    }
+
+    /// <inheritdoc cref="Fail"/>
+    public async Task<Exception?> FailAsync(DbContext context, SaveInProgress? save, Exception exception, CancellationToken cancellationToken)
+    {
+        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
+        {
+            return null;
+        }
+
+        var batches = save.Plan.Batches;
+        var state = await backend.ReadAfterFailureAsync(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches), cancellationToken)
+            .ConfigureAwait(false);
+        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
+    }
+
+    /// <summary>
+    /// Returns the database's rejection of the save: the <see cref="DbUpdateException"/> itself, or the one a provider's
+    /// execution strategy wrapped because it is transient (Npgsql wraps a serialization failure, 40001, raised by the
+    /// stream guard, in an <see cref="InvalidOperationException"/>).
+    /// </summary>
+    private static DbUpdateException? Unwrap(Exception exception)
+        => exception as DbUpdateException ?? (exception as InvalidOperationException)?.InnerException as DbUpdateException;
+
+    /// <summary>
+    /// Under the in-process guard, runs EF's DetectChanges before the guard is taken: EF runs it after SavingChanges and
+    /// outside the part of SaveChanges that reports an outcome, so a DetectChanges that throws there would leave the
+    /// guard held. The participants run it once more, still inside their failure handling, after staging.
+    /// </summary>
+    private void DetectChangesBeforeGuard(DbContext context)
+    {
+        if ((!backend.EnforcesUniqueIndexes || backend.LocksStreams && session.Staged.Any(b => b.ExpectedVersion.IsAny))
+            && context.ChangeTracker.AutoDetectChangesEnabled)
+        {
+            context.ChangeTracker.DetectChanges();
+        }
+    }
+
+    /// <summary>The streams a save appends to with <see cref="ExpectedVersion.Any"/>, to lock when the backend can.</summary>
+    private List<StreamId>? AnyStreams(IReadOnlyList<PendingAppend> batches)
+        => backend.LocksStreams ? batches.Where(b => b.ExpectedVersion.IsAny && b.Events.Count > 0).Select(b => b.StreamId).Distinct().ToList() : null;
+
+    /// <summary>
+    /// Returns true when the save can lock its <see cref="ExpectedVersion.Any"/> streams: in the caller's transaction, or
+    /// in one the save begins itself (<paramref name="begin"/>) — but not under a retrying execution strategy, which
+    /// refuses a transaction it did not begin.
+    /// </summary>
+    private static bool CanLock(DbContext context, out bool begin)
+    {
+        begin = context.Database.CurrentTransaction is null;
+        return !begin || !context.Database.CreateExecutionStrategy().RetriesOnFailure;
     }
 
     private void ThrowIfConflict(Exception? conflict, AppendPlan plan)
@@ -330,8 +309,6 @@ internal sealed class AppendWriter(
     private bool IsStoreConflict(DbUpdateException exception, DbContext context)
         => backend.IsEventStoreConflict(exception, EventStoreModel.Get(context.Model))
            || exception.Entries.Any(e => e.Entity is StoredSnapshot);
-
-    private static HashSet<StreamId> Streams(IReadOnlyList<SnapshotCandidate> snapshots) => snapshots.Select(s => s.StreamId).ToHashSet();
 
     private static Dictionary<StreamId, long> ReadKnown(AppendPlan plan)
     {
@@ -366,33 +343,5 @@ internal sealed class AppendWriter(
     {
         loggers.Streams.AppendConflict(conflict);
         return conflict;
-    }
-
-    /// <summary>Runs the inline projections over the staged events; if one fails, the save is settled as failed.</summary>
-    private void ApplyInlineProjections(DbContext context)
-    {
-        try
-        {
-            InlineProjectionApplier.Apply(context, session.InProgress!);
-        }
-        catch
-        {
-            Discard();
-            throw;
-        }
-    }
-
-    /// <inheritdoc cref="ApplyInlineProjections"/>
-    private async Task ApplyInlineProjectionsAsync(DbContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await InlineProjectionApplier.ApplyAsync(context, session.InProgress!, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            Discard();
-            throw;
-        }
     }
 }

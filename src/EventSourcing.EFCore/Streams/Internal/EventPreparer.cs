@@ -34,6 +34,15 @@ internal static class EventPreparer
         return prepared;
     }
 
+    /// <summary>Throws when <paramref name="count"/> events after <paramref name="from"/> would pass the largest version.</summary>
+    public static void ThrowIfVersionOverflows(StreamId streamId, long? from, int count, string paramName)
+    {
+        if (from is { } version && count > 0 && version > long.MaxValue - count)
+        {
+            throw new ArgumentOutOfRangeException(paramName, version, Messages.VersionOverflow(streamId, version, count));
+        }
+    }
+
     private static PreparedEvent PrepareOne(EventSourcingOptionsExtension options, StreamId streamId, int index, object? item, DateTimeOffset now)
     {
         if (item is null)
@@ -71,6 +80,11 @@ internal static class EventPreparer
             throw new EventValidationException(streamId, index, nameof(EventData.Data), "it cannot be serialized to JSON: " + e.Message);
         }
 
+        if (HasNulEscape(payload))
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), Messages.NulCharacter("a string of the event"));
+        }
+
         var payloadSize = EventSerializer.Utf8Length(payload);
         if (payloadSize > options.MaxEventSize)
         {
@@ -86,6 +100,11 @@ internal static class EventPreparer
                 {
                     throw new EventValidationException(streamId, index, nameof(EventData.Metadata), "metadata keys must be non-empty and values non-null");
                 }
+
+                if (key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
+                {
+                    throw new EventValidationException(streamId, index, nameof(EventData.Metadata), Messages.NulCharacter($"metadata entry '{key.Replace("\0", "\\0", StringComparison.Ordinal)}'"));
+                }
             }
         }
 
@@ -96,5 +115,33 @@ internal static class EventPreparer
         }
 
         return new PreparedEvent(eventId, mapping.Name, mapping.Version, data, payload, metadataJson, timestamp);
+    }
+
+    /// <summary>
+    /// Returns true when the JSON text holds the escape <c>\u0000</c> (a NUL in a string): JSON writers must escape it,
+    /// and PostgreSQL jsonb rejects it (22P05). Escapes are walked in order, so an escaped backslash followed by
+    /// <c>u0000</c> is not mistaken for one.
+    /// </summary>
+    private static bool HasNulEscape(string json)
+    {
+        var i = json.IndexOf('\\', StringComparison.Ordinal);
+        while (i >= 0 && i + 1 < json.Length)
+        {
+            if (json[i + 1] == 'u')
+            {
+                if (string.CompareOrdinal(json, i + 2, "0000", 0, 4) == 0)
+                {
+                    return true;
+                }
+
+                i = json.IndexOf('\\', i + 6 > json.Length ? json.Length : i + 6);
+            }
+            else
+            {
+                i = json.IndexOf('\\', i + 2 > json.Length ? json.Length : i + 2);
+            }
+        }
+
+        return false;
     }
 }

@@ -38,6 +38,19 @@ internal interface IEventStoreBackend
     bool CarriesEventRows(EventStoreModel model) => false;
 
     /// <summary>
+    /// Gets a value indicating whether the backend can lock streams for the rest of the current transaction
+    /// (<see cref="LockStreams"/>), so that appends with <see cref="ExpectedVersion.Any"/> read a stream's end and write
+    /// after it with no other such append in between. Default: false (EF InMemory has its process-wide guard).
+    /// </summary>
+    bool LocksStreams => false;
+
+    /// <summary>Locks <paramref name="streams"/> until the current transaction ends, in a fixed order.</summary>
+    void LockStreams(DbContext context, IReadOnlyList<StreamId> streams) => throw new NotSupportedException();
+
+    /// <inheritdoc cref="LockStreams"/>
+    Task LockStreamsAsync(DbContext context, IReadOnlyList<StreamId> streams, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    /// <summary>
     /// Reads the rows a replay needs (sequence, type name, payload, time) of <paramref name="streamId"/> from
     /// <paramref name="fromVersion"/> to <paramref name="toVersion"/> in version order, in one query, handing each to
     /// <paramref name="onRow"/> until it returns false. Default: a compiled, no-tracking EF query; a backend may read

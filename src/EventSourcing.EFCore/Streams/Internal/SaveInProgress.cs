@@ -1,46 +1,62 @@
 using EventSourcing.EFCore.Snapshots.Internal;
+using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace EventSourcing.EFCore.Streams.Internal;
 
-/// <summary>The rows one SaveChanges added for its staged batches, kept until the save's outcome is known.</summary>
-internal sealed class SaveInProgress(
-    AppendPlan plan, IReadOnlyList<EntityEntry> entries, IDisposable? guard, IReadOnlyList<Action> restores, IReadOnlyList<SnapshotCandidate> snapshots,
-    IReadOnlyList<SnapshotCandidate> pruneAfterSave)
+/// <summary>
+/// One SaveChanges that appends events, from SavingChanges until EF accepts it (or it fails): its plan, the rows its
+/// participants added, and what undoes their other changes.
+/// </summary>
+internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
 {
-    /// <summary>Gets the snapshots whose stream's older snapshots are deleted after the save succeeded.</summary>
-    public IReadOnlyList<SnapshotCandidate> PruneAfterSave { get; } = pruneAfterSave;
-
-    /// <summary>Gets the snapshots the save takes.</summary>
-    public IReadOnlyList<SnapshotCandidate> Snapshots { get; } = snapshots;
-
-    /// <summary>Gets the actions that undo what the save changed on the user's entities (their mapped Version), run if it fails.</summary>
-    public IReadOnlyList<Action> Restores { get; } = restores;
-
     private IDisposable? _guard = guard;
 
     public AppendPlan Plan { get; } = plan;
 
-    public IReadOnlyList<EntityEntry> Entries { get; } = entries;
+    /// <summary>Gets a value indicating whether the save runs under the in-process append guard (no other writer can interleave).</summary>
+    public bool IsGuarded { get; } = guard is not null;
+
+    /// <summary>Gets the rows the participants added or deleted for the save; they are detached when the save is settled either way.</summary>
+    public List<EntityEntry> Entries { get; } = [];
 
     /// <summary>
     /// Gets every event row of the save, in staging order. When the backend carries event rows, only the first is
-    /// tracked (<see cref="Entries"/>) and its command batch writes them all; otherwise each row is tracked.
+    /// tracked (in <see cref="Entries"/>) and its command batch writes them all; otherwise each row is tracked.
     /// </summary>
-    public IReadOnlyList<Storage.StoredEvent> Rows { get; init; } = [];
+    public IReadOnlyList<StoredEvent> Rows { get; set; } = [];
 
-    /// <summary>Gets the number of event rows tracked by EF (all of them, or only the carrier).</summary>
-    public int TrackedRows { get; init; }
+    /// <summary>Gets or sets the number of event rows tracked by EF (all of them, or only the carrier).</summary>
+    public int TrackedRows { get; set; }
 
     /// <summary>Gets the number of rows written but not tracked (carried by the first), which SaveChanges' count leaves out.</summary>
     public int CarriedRows => Rows.Count - TrackedRows;
+
+    /// <summary>Gets or sets the snapshots the save takes.</summary>
+    public IReadOnlyList<SnapshotCandidate> Snapshots { get; set; } = [];
+
+    /// <summary>Gets or sets the snapshots whose stream's older snapshots are deleted after the save succeeded.</summary>
+    public IReadOnlyList<SnapshotCandidate> PruneAfterSave { get; set; } = [];
+
+    /// <summary>Gets or sets the action that undoes the inline projections' changes to the change tracker, run if the save does not happen.</summary>
+    public Action? RestoreProjections { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether EF wrote the save without accepting its changes
+    /// (<c>SaveChanges(acceptAllChangesOnSuccess: false)</c>): it is settled when the caller accepts them, or staged again
+    /// by the next SaveChanges.
+    /// </summary>
+    public bool AwaitsAcceptance { get; set; }
+
+    /// <summary>
+    /// Gets or sets the transaction the save began itself to hold its <see cref="ExpectedVersion.Any"/> streams' locks
+    /// from reading their end to writing after it; committed when EF wrote the save, rolled back if it did not.
+    /// </summary>
+    public Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? OwnTransaction { get; set; }
 
     public void ReleaseGuard()
     {
         _guard?.Dispose();
         _guard = null;
     }
-
-    /// <summary>Gets or sets the action that undoes the inline projections' changes to the change tracker, run if the save fails.</summary>
-    public Action? RestoreProjections { get; set; }
 }
