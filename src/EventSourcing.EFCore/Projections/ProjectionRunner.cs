@@ -81,7 +81,7 @@ public sealed class ProjectionRunner
     public Task<ProjectionLag> GetLagAsync(string name, CancellationToken cancellationToken = default)
     {
         var projection = Find(name);
-        return ProjectionCatchUp.GetLagAsync(_context, projection.Name, _options.TimeProvider, cancellationToken);
+        return ProjectionLagReader.ReadAsync(_context, projection.Name, _options.TimeProvider, cancellationToken);
     }
 
     private Projection Find(string name)

@@ -138,6 +138,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         return connection.CloneWith(connection.ConnectionString);
     }
 
+    public Task BeginReadAsync(DbContext context, CancellationToken cancellationToken) => context.Database.OpenConnectionAsync(cancellationToken);
+
+    public Task EndReadAsync(DbContext context) => context.Database.CloseConnectionAsync();
+
     public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
     {

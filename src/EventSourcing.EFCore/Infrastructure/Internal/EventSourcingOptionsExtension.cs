@@ -110,6 +110,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
         services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
+        services.TryAddSingleton<IProjectionBackend, InMemoryProjectionBackend>();
     }
 
     public void Validate(IDbContextOptions options)

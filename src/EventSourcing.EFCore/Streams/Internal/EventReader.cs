@@ -99,12 +99,8 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         var after = checkpoint;
 
         // Keep the connection open from the first page to the last (not one pooled open and reset per page).
-        var database = Context.Database;
-        var relational = database.IsRelational();
-        if (relational)
-        {
-            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        }
+        var context = Context;
+        await backend.BeginReadAsync(context, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -125,10 +121,7 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         }
         finally
         {
-            if (relational)
-            {
-                await database.CloseConnectionAsync().ConfigureAwait(false);
-            }
+            await backend.EndReadAsync(context).ConfigureAwait(false);
         }
     }
 

@@ -1,0 +1,70 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Projections.Internal;
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.PostgreSQL.Projections.Internal;
+
+/// <summary>
+/// The PostgreSQL projection backend: a batch runs in a transaction (the caller's, or a new one under the execution
+/// strategy) that locks the checkpoint row (<c>SELECT … FOR UPDATE</c>) before any read-model change, so of two runners
+/// of one projection the second waits, sees the moved checkpoint, discards its batch and reads again (no deadlock, no
+/// double apply).
+/// </summary>
+internal sealed class NpgsqlProjectionBackend : IProjectionBackend
+{
+    private const string LockSqlAnnotation = "EventSourcing:Npgsql:CheckpointLockSql";
+
+    public async Task<T> RunExclusiveAsync<T>(
+        DbContext context, Projection projection, Func<DbContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await ProjectionCheckpoints.EnsureAsync(context, projection.Name, cancellationToken).ConfigureAwait(false);
+        if (context.Database.CurrentTransaction is not null)
+        {
+            // The caller's transaction: the row lock lasts until the caller commits.
+            return await work(context, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await context.Database.CreateExecutionStrategy().ExecuteAsync(
+            work,
+            static async (db, work, ct) =>
+            {
+                var transaction = await db.Database.BeginTransactionAsync(ct).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    var result = await work(db, ct).ConfigureAwait(false);
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                    return result;
+                }
+            },
+            verifySucceeded: null,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ProjectionCheckpoint> LoadCheckpointForUpdateAsync(DbContext context, string projection, CancellationToken cancellationToken)
+    {
+        var rows = await context.Set<ProjectionCheckpoint>()
+            .FromSqlRaw(LockSql(context), projection)
+            .AsTracking()
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false);
+        return rows.Single();
+    }
+
+    /// <summary>Returns <c>SELECT * FROM checkpoints WHERE projection = {0} FOR UPDATE</c> for the model's table names.</summary>
+    private static string LockSql(DbContext context)
+        => context.Model.GetOrAddRuntimeAnnotationValue(
+            LockSqlAnnotation,
+            static state =>
+            {
+                var (model, helper) = state;
+                var entity = model.FindEntityType(typeof(ProjectionCheckpoint)) ?? throw new InvalidOperationException(Messages.EventStoreNotInModel);
+                var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+                var key = entity.FindProperty(nameof(ProjectionCheckpoint.Projection))!.GetColumnName(table)!;
+                return $"SELECT * FROM {helper.DelimitIdentifier(table.Name, table.Schema)} WHERE {helper.DelimitIdentifier(key)} = {{0}} FOR UPDATE";
+            },
+            (context.Model, context.GetService<ISqlGenerationHelper>()));
+}

@@ -1,0 +1,25 @@
+using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Projections.Internal;
+
+/// <summary>
+/// What differs between database backends for catch-up projections: how the batches of one projection are kept from
+/// running at the same time, and how a batch takes hold of the projection's checkpoint row before it changes the read model.
+/// </summary>
+internal interface IProjectionBackend
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> (one batch or one reset of <paramref name="projection"/>) as one unit: on a database
+    /// with transactions, inside the caller's transaction or a new one committed when the work returns; on EF InMemory,
+    /// serialised in process with the other units of the projection. The checkpoint row exists when the work starts.
+    /// </summary>
+    Task<T> RunExclusiveAsync<T>(
+        DbContext context, Projection projection, Func<DbContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Loads the projection's checkpoint row, tracked, so that the batch can move it; where the database has row locks,
+    /// the row stays locked until the unit of <see cref="RunExclusiveAsync{T}"/> ends, so a second runner waits here.
+    /// </summary>
+    Task<ProjectionCheckpoint> LoadCheckpointForUpdateAsync(DbContext context, string projection, CancellationToken cancellationToken);
+}
