@@ -24,3 +24,9 @@ public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemory
 }
 
 public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;
+
+public sealed class PolymorphicInMemoryTest : PolymorphicEventTestBase<InMemoryEventStoreFixture>;
+
+public sealed class UnreadableEventInMemoryTest : UnreadableEventTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTestBase<InMemoryEventStoreFixture>;

@@ -19,3 +19,9 @@ public sealed class ProjectionNpgsqlTest : ProjectionTestBase<NpgsqlEventStoreFi
 public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class PolymorphicNpgsqlTest : PolymorphicEventTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class UnreadableEventNpgsqlTest : UnreadableEventTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionErrorPolicyNpgsqlTest : ProjectionErrorPolicyTestBase<NpgsqlEventStoreFixture>;

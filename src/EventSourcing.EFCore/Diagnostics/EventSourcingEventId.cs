@@ -68,4 +68,10 @@ public static class EventSourcingEventId
 
     /// <summary>Whole streams were imported with binary COPY (Information).</summary>
     public static readonly EventId EventsImported = new(BaseId + 40, "EventSourcing.EventsImported");
+
+    /// <summary>A catch-up projection with <see cref="ProjectionErrorPolicy.DeadLetter"/> skipped an event and recorded it (Warning).</summary>
+    public static readonly EventId ProjectionEventDeadLettered = new(BaseId + 50, "EventSourcing.ProjectionEventDeadLettered");
+
+    /// <summary>A projection's dead-lettered events were applied again (Information).</summary>
+    public static readonly EventId ProjectionDeadLettersReplayed = new(BaseId + 51, "EventSourcing.ProjectionDeadLettersReplayed");
 }

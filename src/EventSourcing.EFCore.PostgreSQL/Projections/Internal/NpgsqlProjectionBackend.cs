@@ -1,10 +1,16 @@
+using System.Data;
 using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 using EventSourcing.EFCore.Projections.Internal;
+using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace EventSourcing.EFCore.PostgreSQL.Projections.Internal;
 
@@ -67,4 +73,60 @@ internal sealed class NpgsqlProjectionBackend : IProjectionBackend
                 return $"SELECT * FROM {helper.DelimitIdentifier(table.Name, table.Schema)} WHERE {helper.DelimitIdentifier(key)} = {{0}} FOR UPDATE";
             },
             (context.Model, context.GetService<ISqlGenerationHelper>()));
+
+    public async Task<ProjectionPage> ReadPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, IReadOnlyList<string> eventTypes, int batchSize, CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = (NpgsqlConnection)database.GetDbConnection();
+            var transaction = (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction();
+            GlobalCheckpoint end;
+            var endCommand = new NpgsqlCommand(NpgsqlProjectionPageSql.End(context, model), connection, transaction);
+            await using (endCommand.ConfigureAwait(false))
+            {
+                endCommand.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
+                endCommand.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
+                var reader = await endCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        return new ProjectionPage([], after, Full: false);
+                    }
+
+                    end = new GlobalCheckpoint(reader.GetFieldValue<ulong>(0), reader.GetInt64(1));
+                }
+            }
+
+            var rows = new List<EventRow>(Math.Min(batchSize, 4096));
+            var command = new NpgsqlCommand(NpgsqlProjectionPageSql.Page(context, model), connection, transaction);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
+                command.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
+                command.Parameters.Add(new NpgsqlParameter<ulong>("end_tx", NpgsqlDbType.Xid8) { TypedValue = end.TransactionId });
+                command.Parameters.Add(new NpgsqlParameter<long>("end_position", end.Position));
+                command.Parameters.Add(new NpgsqlParameter<string[]>("types", [.. eventTypes]));
+                command.Parameters.Add(new NpgsqlParameter<int>("limit", batchSize));
+                var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        rows.Add(NpgsqlEventStoreBackend.ReadRow(reader));
+                    }
+                }
+            }
+
+            var full = rows.Count == batchSize;
+            return new ProjectionPage(rows, full ? rows[^1].Checkpoint : end, full);
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
 }

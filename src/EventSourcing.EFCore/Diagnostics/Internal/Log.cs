@@ -53,4 +53,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 470040, EventName = "EventSourcing.EventsImported", Level = LogLevel.Information,
         Message = "Imported {EventCount} events in {StreamCount} new streams.")]
     public static partial void EventsImported(this ILogger logger, int streamCount, long eventCount);
+
+    [LoggerMessage(EventId = 470050, EventName = "EventSourcing.ProjectionEventDeadLettered", Level = LogLevel.Warning,
+        Message = "Projection {Projection} skipped event {StreamId}@{Version} (type '{EventType}', position {GlobalPosition}) and recorded it as a dead letter.")]
+    public static partial void ProjectionEventDeadLettered(
+        this ILogger logger, Exception exception, string projection, StreamId streamId, long version, string eventType, long globalPosition);
+
+    [LoggerMessage(EventId = 470051, EventName = "EventSourcing.ProjectionDeadLettersReplayed", Level = LogLevel.Information,
+        Message = "Projection {Projection} replayed its dead letters: {Applied} applied and removed, {Failed} failed again.")]
+    public static partial void ProjectionDeadLettersReplayed(this ILogger logger, string projection, int applied, int failed);
 }

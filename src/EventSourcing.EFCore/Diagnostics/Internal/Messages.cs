@@ -80,8 +80,11 @@ internal static class Messages
     public static string WrongStream(StreamId expected, StreamId found, long position)
         => $"Reading stream '{expected}' returned the event at position {position}, which belongs to stream '{found}'.";
 
-    public static string UnreadablePayload(StreamId streamId, long version, string type, string reason)
-        => $"The event at version {version} of stream '{streamId}' (type '{type}') cannot be read: {reason}";
+    public static string UnreadableEvent(StreamId streamId, long version, long position, string type, string reason)
+        => $"The event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
+
+    public static string UnreadableMetadata(StreamId streamId, long version, long position, string type, string reason)
+        => $"The metadata of the event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
 
     public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
 
@@ -160,6 +163,14 @@ internal static class Messages
     public const string ProjectionContextHasChanges =
         "Catching up or rebuilding a projection saves the context it runs on, which has unsaved changes or staged events. "
         + "Save them first, or use a separate context for projections.";
+
+    public static string ProjectionCannotRead(string projection, EventDeserializationException inner, GlobalCheckpoint checkpoint)
+        => $"Projection '{projection}' cannot read event {inner.StreamId}@{inner.Version} (type '{inner.EventType}', position {inner.GlobalPosition}), "
+           + $"a type it handles; its checkpoint stays at {checkpoint}. Fix the event type or its stored row, or set the projection's "
+           + $"ErrorPolicy to DeadLetter to record such events and carry on. {inner.InnerException?.GetType().Name}: {inner.InnerException?.Message}";
+
+    public static string DeadLetterEventMissing(string projection, long position)
+        => $"The event at global position {position}, dead-lettered by projection '{projection}', is no longer stored.";
 
     public static string ProjectionFailed(string projection, RecordedEvent envelope, GlobalCheckpoint? checkpoint, Exception inner)
         => $"Projection '{projection}' failed on event {envelope.StreamId}@{envelope.Version} (type '{envelope.EventType}', "

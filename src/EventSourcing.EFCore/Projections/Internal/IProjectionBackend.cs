@@ -1,4 +1,6 @@
+using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Projections.Internal;
@@ -22,4 +24,16 @@ internal interface IProjectionBackend
     /// the row stays locked until the unit of <see cref="RunExclusiveAsync{T}"/> ends, so a second runner waits here.
     /// </summary>
     Task<ProjectionCheckpoint> LoadCheckpointForUpdateAsync(DbContext context, string projection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads, in commit order, up to <paramref name="batchSize"/> events after <paramref name="after"/> whose stored type
+    /// name is one of <paramref name="eventTypes"/> (selected by the database: rows of other types are never read), and the
+    /// checkpoint the projection may move to: the last row read when the page is full, otherwise the last committed event
+    /// read-all can return now (of any type), so that events the projection does not handle are passed without reading them.
+    /// </summary>
+    Task<ProjectionPage> ReadPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, IReadOnlyList<string> eventTypes, int batchSize, CancellationToken cancellationToken);
 }
+
+/// <summary>A page of the events a projection handles, and the checkpoint after it (<paramref name="End"/>).</summary>
+internal sealed record ProjectionPage(IReadOnlyList<EventRow> Rows, GlobalCheckpoint End, bool Full);

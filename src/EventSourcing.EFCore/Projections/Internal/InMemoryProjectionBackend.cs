@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Projections.Internal;
@@ -30,4 +32,25 @@ internal sealed class InMemoryProjectionBackend : IProjectionBackend
 
     public Task<ProjectionCheckpoint> LoadCheckpointForUpdateAsync(DbContext context, string projection, CancellationToken cancellationToken)
         => context.Set<ProjectionCheckpoint>().AsTracking().FirstAsync(c => c.Projection == projection, cancellationToken);
+
+    /// <summary>Positions are assigned in commit order under the in-process append guard: read by position.</summary>
+    public async Task<ProjectionPage> ReadPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, IReadOnlyList<string> eventTypes, int batchSize, CancellationToken cancellationToken)
+    {
+        var position = after.Position;
+        var events = context.Set<StoredEvent>().AsNoTracking().Where(e => e.GlobalPosition > position);
+        if (await events.MaxAsync(e => (long?)e.GlobalPosition, cancellationToken).ConfigureAwait(false) is not { } end)
+        {
+            return new ProjectionPage([], after, Full: false);
+        }
+
+        var rows = await events
+            .Where(e => e.GlobalPosition <= end && eventTypes.Contains(e.EventType))
+            .OrderBy(e => e.GlobalPosition)
+            .Take(batchSize)
+            .ToListAsync(cancellationToken)
+            .ConfigureAwait(false);
+        var full = rows.Count == batchSize;
+        return new ProjectionPage(rows.ConvertAll(r => new EventRow(r, 0)), full ? new GlobalCheckpoint(0, rows[^1].GlobalPosition) : new GlobalCheckpoint(0, end), full);
+    }
 }

@@ -1,5 +1,9 @@
 using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.Serialization.Internal;
+using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -7,9 +11,12 @@ namespace EventSourcing.EFCore.Projections.Internal;
 
 /// <summary>
 /// One batch of a catch-up projection, run inside <see cref="IProjectionBackend.RunExclusiveAsync{T}"/>: read the events
-/// after the committed checkpoint, take hold of the checkpoint row, apply the events and save the read-model changes and
-/// the new checkpoint in one SaveChanges (a fresh change tracker per batch). A runner that finds the checkpoint moved
-/// discards its batch and reads again.
+/// of the types the projection handles after the committed checkpoint (other types are never read), take hold of the
+/// checkpoint row, apply the events and save the read-model changes, the dead letters and the new checkpoint in one
+/// SaveChanges (a fresh change tracker per batch). A runner that finds the checkpoint moved discards its batch and reads
+/// again. An event that fails stops the batch (<see cref="ProjectionErrorPolicy.Stop"/>) or is recorded as a
+/// <see cref="ProjectionDeadLetter"/> (<see cref="ProjectionErrorPolicy.DeadLetter"/>): the batch is then applied again
+/// from a clean change tracker without it, so none of its changes are saved.
 /// </summary>
 internal static class ProjectionBatch
 {
@@ -22,26 +29,20 @@ internal static class ProjectionBatch
             .FirstAsync(c => c.Projection == name, cancellationToken)
             .ConfigureAwait(false);
         var from = new GlobalCheckpoint(stored.TransactionId, stored.Position);
+        var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
+        var backend = context.GetService<IProjectionBackend>();
 
         // Read before locking: on PostgreSQL a row lock gives the transaction an id, which would hold back its own
         // read-all horizon.
-        var events = new List<RecordedEvent>(Math.Min(batchSize, 1024));
-        await foreach (var e in context.Events().ReadAllAsync(from, batchSize, cancellationToken).ConfigureAwait(false))
-        {
-            events.Add(e);
-            if (events.Count == batchSize)
-            {
-                break;
-            }
-        }
-
-        if (events.Count == 0)
+        var types = ProjectionEventTypes.Of(projection, options.Registry);
+        var page = await backend.ReadPageAsync(context, EventStoreModel.Get(context.Model), from, types, batchSize, cancellationToken).ConfigureAwait(false);
+        if (page.End == from)
         {
             return new ProjectionBatchResult(0, ReachedEnd: true);
         }
 
         var logger = EventSourcingLoggers.Of(context).Projections;
-        var checkpoint = await context.GetService<IProjectionBackend>().LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        var checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
         if (checkpoint.Position != from.Position || checkpoint.TransactionId != from.TransactionId)
         {
             logger.ProjectionRaceLost(name, from);
@@ -49,28 +50,48 @@ internal static class ProjectionBatch
             return new ProjectionBatchResult(0, ReachedEnd: false);
         }
 
-        foreach (var e in events)
+        var events = new List<RecordedEvent>(page.Rows.Count);
+        var failed = new Dictionary<long, (EventRow Row, Exception Error)>();
+        foreach (var row in page.Rows)
         {
-            if (!projection.Handles(e.Data.GetType()))
-            {
-                continue;
-            }
-
             try
             {
-                await projection.ApplyAsync(context, e, cancellationToken).ConfigureAwait(false);
+                events.Add(StoredEventDecoder.Event(options.Registry, options.Serializer, row));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (EventDeserializationException ex)
             {
-                context.ChangeTracker.Clear();
-                throw new ProjectionFailedException(name, e, from, ex);
+                if (projection.ErrorPolicy == ProjectionErrorPolicy.Stop)
+                {
+                    context.ChangeTracker.Clear();
+                    throw new ProjectionFailedException(name, row.Event.EventId, from, ex);
+                }
+
+                failed.Add(row.Event.GlobalPosition, (row, ex));
             }
         }
 
-        var last = events[^1].Checkpoint;
-        checkpoint.Position = last.Position;
-        checkpoint.TransactionId = last.TransactionId;
-        checkpoint.UpdatedAt = ProjectionCheckpoints.Clock(context).GetUtcNow();
+        while (await ApplyAsync(context, projection, events, failed, cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            context.ChangeTracker.Clear();
+            if (projection.ErrorPolicy == ProjectionErrorPolicy.Stop)
+            {
+                throw new ProjectionFailedException(name, failure.Event, from, failure.Error);
+            }
+
+            var row = page.Rows.First(r => r.Event.GlobalPosition == failure.Event.GlobalPosition);
+            failed.Add(row.Event.GlobalPosition, (row, failure.Error));
+            checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = ProjectionCheckpoints.Clock(context).GetUtcNow();
+        foreach (var (row, error) in failed.Values)
+        {
+            context.Add(ProjectionDeadLetters.Create(name, row, error, now));
+        }
+
+        checkpoint.Position = page.End.Position;
+        checkpoint.TransactionId = page.End.TransactionId;
+        checkpoint.UpdatedAt = now;
         try
         {
             await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -81,17 +102,46 @@ internal static class ProjectionBatch
             context.ChangeTracker.Clear();
             return new ProjectionBatchResult(0, ReachedEnd: false);
         }
-        catch
+        finally
         {
             context.ChangeTracker.Clear();
-            throw;
         }
 
-        context.ChangeTracker.Clear();
-        logger.ProjectionBatchApplied(name, events.Count, last);
-        return new ProjectionBatchResult(events.Count, ReachedEnd: events.Count < batchSize);
+        foreach (var (row, error) in failed.Values)
+        {
+            var e = row.Event;
+            logger.ProjectionEventDeadLettered(error, name, new StreamId(e.StreamType, e.StreamId), e.Sequence, e.EventType, e.GlobalPosition);
+        }
+
+        logger.ProjectionBatchApplied(name, page.Rows.Count, page.End);
+        return new ProjectionBatchResult(page.Rows.Count, ReachedEnd: !page.Full);
+    }
+
+    /// <summary>Applies <paramref name="events"/> but those in <paramref name="skipped"/>; returns the first failure, if any.</summary>
+    internal static async Task<(RecordedEvent Event, Exception Error)?> ApplyAsync<TValue>(
+        DbContext context, Projection projection, List<RecordedEvent> events, Dictionary<long, TValue> skipped, CancellationToken cancellationToken)
+    {
+        foreach (var e in events)
+        {
+            if (skipped.ContainsKey(e.GlobalPosition) || !projection.Handles(e.Data.GetType()))
+            {
+                continue;
+            }
+
+            try
+            {
+                await projection.ApplyAsync(context, e, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Handed to the projection's error policy: raised as ProjectionFailedException, or recorded as a dead letter.
+                return (e, ex);
+            }
+        }
+
+        return null;
     }
 }
 
-/// <summary>The outcome of one batch: events passed, and whether read-all had nothing more.</summary>
+/// <summary>The outcome of one batch: events of handled types passed, and whether read-all had nothing more.</summary>
 internal readonly record struct ProjectionBatchResult(int Applied, bool ReachedEnd);

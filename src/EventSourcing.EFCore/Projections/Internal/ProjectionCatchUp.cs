@@ -44,6 +44,14 @@ internal static class ProjectionCatchUp
             context, projection, (db, ct) => ProjectionReset.RunAsync(db, projection, ct), cancellationToken);
     }
 
+    /// <summary>Applies the projection's dead letters again (see <see cref="ProjectionDeadLetters.ReplayAsync"/>).</summary>
+    public static Task<int> ReplayDeadLettersAsync(DbContext context, Projection projection, CancellationToken cancellationToken)
+    {
+        ThrowIfWrongContext(context, projection);
+        return context.GetService<IProjectionBackend>().RunExclusiveAsync(
+            context, projection, (db, ct) => ProjectionDeadLetters.ReplayAsync(db, projection, ct), cancellationToken);
+    }
+
     private static void ThrowIfWrongContext(DbContext context, Projection projection)
     {
         if (!projection.ContextType.IsInstanceOfType(context))

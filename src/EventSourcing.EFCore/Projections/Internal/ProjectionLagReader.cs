@@ -1,17 +1,24 @@
+using EventSourcing.EFCore.Serialization.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Projections.Internal;
 
-/// <summary>Reads how far a catch-up projection is behind the store: events after its checkpoint and the oldest one's age.</summary>
+/// <summary>
+/// Reads how far a catch-up projection is behind the store: the events of the types it handles after its checkpoint, the
+/// oldest one's age, and how many events it dead-lettered.
+/// </summary>
 internal static class ProjectionLagReader
 {
-    public static async Task<ProjectionLag> ReadAsync(DbContext context, string name, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<ProjectionLag> ReadAsync(
+        DbContext context, Projection projection, EventTypeRegistry registry, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var name = projection.Name;
         var stored = await ProjectionCheckpoints.FindAsync(context, name, cancellationToken).ConfigureAwait(false);
         var checkpoint = stored is null ? GlobalCheckpoint.Start : new GlobalCheckpoint(stored.TransactionId, stored.Position);
-        var behind = After(context, checkpoint);
+        var types = ProjectionEventTypes.Of(projection, registry);
+        var behind = After(context, checkpoint).Where(e => types.Contains(e.EventType));
         var count = await behind.LongCountAsync(cancellationToken).ConfigureAwait(false);
         var time = TimeSpan.Zero;
         if (count > 0 && await behind.MinAsync(e => (DateTimeOffset?)e.CreatedAt, cancellationToken).ConfigureAwait(false) is { } oldest)
@@ -23,7 +30,8 @@ internal static class ProjectionLagReader
             }
         }
 
-        return new ProjectionLag(name, checkpoint, count, time, stored?.UpdatedAt);
+        var deadLetters = await context.Set<ProjectionDeadLetter>().LongCountAsync(d => d.Projection == name, cancellationToken).ConfigureAwait(false);
+        return new ProjectionLag(name, checkpoint, count, time, stored?.UpdatedAt) { DeadLetters = deadLetters };
     }
 
     private static IQueryable<StoredEvent> After(DbContext context, GlobalCheckpoint checkpoint)

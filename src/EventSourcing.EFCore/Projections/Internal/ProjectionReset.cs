@@ -5,7 +5,8 @@ using Microsoft.EntityFrameworkCore;
 namespace EventSourcing.EFCore.Projections.Internal;
 
 /// <summary>
-/// Clears a projection's read model through its reset hook and moves its checkpoint to the start, in one save, run
+/// Clears a projection's read model through its reset hook, removes its dead letters and moves its checkpoint to the
+/// start, in one save, run
 /// inside <see cref="IProjectionBackend.RunExclusiveAsync{T}"/>.
 /// </summary>
 internal static class ProjectionReset
@@ -18,6 +19,7 @@ internal static class ProjectionReset
             var checkpoint = await context.GetService<IProjectionBackend>()
                 .LoadCheckpointForUpdateAsync(context, projection.Name, cancellationToken).ConfigureAwait(false);
             await projection.ResetReadModelAsync(context, cancellationToken).ConfigureAwait(false);
+            await ProjectionDeadLetters.RemoveAllAsync(context, projection.Name, cancellationToken).ConfigureAwait(false);
             checkpoint.Position = 0;
             checkpoint.TransactionId = 0;
             checkpoint.UpdatedAt = ProjectionCheckpoints.Clock(context).GetUtcNow();

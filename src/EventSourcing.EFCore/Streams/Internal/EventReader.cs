@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Infrastructure;
@@ -73,19 +72,10 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         {
             if (row.Sequence != next)
             {
-                throw new EventStoreCorruptionException(streamId, null, Messages.StreamGap(streamId, next, row.Sequence));
+                throw new EventStoreCorruptionException(streamId, row.GlobalPosition, Messages.StreamGap(streamId, next, row.Sequence));
             }
 
-            var mapping = _options.Registry.GetByName(row.EventType);
-            object data;
-            try
-            {
-                data = _options.Serializer.Deserialize(row.Payload, mapping.ClrType);
-            }
-            catch (JsonException ex)
-            {
-                throw new EventStoreCorruptionException(streamId, null, Messages.UnreadablePayload(streamId, row.Sequence, row.EventType, ex.Message), ex);
-            }
+            var data = StoredEventDecoder.Data(_options.Registry, _options.Serializer, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.Payload);
 
             next++;
             return apply(new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime()));
@@ -136,37 +126,5 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
     }
 
     private RecordedEvent ToRecordedEvent(EventRow row, StreamId? expectedStream)
-    {
-        var e = row.Event;
-        StreamId streamId;
-        try
-        {
-            streamId = new StreamId(e.StreamType, e.StreamId);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new EventStoreCorruptionException(default, e.GlobalPosition, Messages.UnreadableEnvelope(e.GlobalPosition, ex.Message), ex);
-        }
-
-        if (expectedStream is { } expected && expected != streamId)
-        {
-            throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
-        }
-
-        var mapping = _options.Registry.GetByName(e.EventType);
-        object data;
-        IReadOnlyDictionary<string, string> metadata;
-        try
-        {
-            data = _options.Serializer.Deserialize(e.Payload, mapping.ClrType);
-            metadata = EventSerializer.DeserializeMetadata(e.Metadata);
-        }
-        catch (JsonException ex)
-        {
-            throw new EventStoreCorruptionException(streamId, e.GlobalPosition, Messages.UnreadablePayload(streamId, e.Sequence, e.EventType, ex.Message), ex);
-        }
-
-        return new RecordedEvent(
-            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, e.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime());
-    }
+        => StoredEventDecoder.Event(_options.Registry, _options.Serializer, row, expectedStream);
 }

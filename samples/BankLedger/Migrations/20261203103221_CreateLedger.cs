@@ -4,14 +4,28 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace EventSourcing.EFCore.Reference.Migrations
+namespace BankLedger.Migrations
 {
     /// <inheritdoc />
-    public partial class AddEventStore : Migration
+    public partial class CreateLedger : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateTable(
+                name: "account_balances",
+                columns: table => new
+                {
+                    AccountId = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    Owner = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Balance = table.Column<decimal>(type: "numeric", nullable: false),
+                    Version = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_account_balances", x => x.AccountId);
+                });
+
             migrationBuilder.CreateTable(
                 name: "es_checkpoints",
                 columns: table => new
@@ -76,6 +90,28 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "es_projection_dead_letters",
+                columns: table => new
+                {
+                    projection = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    global_position = table.Column<long>(type: "bigint", nullable: false),
+                    tx_id = table.Column<ulong>(type: "xid8", nullable: false),
+                    stream_type = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    stream_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    version = table.Column<long>(type: "bigint", nullable: false),
+                    event_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_type = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    error_type = table.Column<string>(type: "text", nullable: false),
+                    error = table.Column<string>(type: "text", nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    failed_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_es_projection_dead_letters", x => new { x.projection, x.global_position });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "es_snapshots",
                 columns: table => new
                 {
@@ -133,6 +169,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
+                name: "account_balances");
+
+            migrationBuilder.DropTable(
                 name: "es_checkpoints");
 
             migrationBuilder.DropTable(
@@ -141,6 +180,9 @@ namespace EventSourcing.EFCore.Reference.Migrations
 
             migrationBuilder.DropTable(
                 name: "es_outbox");
+
+            migrationBuilder.DropTable(
+                name: "es_projection_dead_letters");
 
             migrationBuilder.DropTable(
                 name: "es_snapshots");

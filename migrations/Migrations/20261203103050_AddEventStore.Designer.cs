@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123203147_AddEventStore")]
+    [Migration("20261203103050_AddEventStore")]
     partial class AddEventStore
     {
         /// <inheritdoc />
@@ -73,6 +73,71 @@ namespace EventSourcing.EFCore.Reference.Migrations
                         .HasName("pk_es_checkpoints");
 
                     b.ToTable("es_checkpoints", (string)null);
+                });
+
+            modelBuilder.Entity("EventSourcing.EFCore.Storage.ProjectionDeadLetter", b =>
+                {
+                    b.Property<string>("Projection")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("projection");
+
+                    b.Property<long>("GlobalPosition")
+                        .HasColumnType("bigint")
+                        .HasColumnName("global_position");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Error")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("ErrorType")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("error_type");
+
+                    b.Property<Guid>("EventId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event_type");
+
+                    b.Property<DateTimeOffset>("FailedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("failed_at");
+
+                    b.Property<string>("StreamId")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_id");
+
+                    b.Property<string>("StreamType")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("stream_type");
+
+                    b.Property<ulong>("TransactionId")
+                        .HasColumnType("xid8")
+                        .HasColumnName("tx_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("Projection", "GlobalPosition")
+                        .HasName("pk_es_projection_dead_letters");
+
+                    b.ToTable("es_projection_dead_letters", (string)null);
                 });
 
             modelBuilder.Entity("EventSourcing.EFCore.Storage.StoredEvent", b =>

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261123203140_InitialCreate")]
+    [Migration("20261203103017_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />
