@@ -30,3 +30,5 @@ public sealed class PolymorphicInMemoryTest : PolymorphicEventTestBase<InMemoryE
 public sealed class UnreadableEventInMemoryTest : UnreadableEventTestBase<InMemoryEventStoreFixture>;
 
 public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTestBase<InMemoryEventStoreFixture>;
+
+public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEventStoreFixture>;

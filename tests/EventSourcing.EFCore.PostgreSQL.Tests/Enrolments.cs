@@ -25,3 +25,5 @@ public sealed class PolymorphicNpgsqlTest : PolymorphicEventTestBase<NpgsqlEvent
 public sealed class UnreadableEventNpgsqlTest : UnreadableEventTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class ProjectionErrorPolicyNpgsqlTest : ProjectionErrorPolicyTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class LossySnapshotNpgsqlTest : LossySnapshotTestBase<NpgsqlEventStoreFixture>;

@@ -68,3 +68,56 @@ public sealed class Wallet : AggregateRoot<Guid>
 
 [EventType("test.wallet-opened")]
 public sealed record WalletOpened(Guid WalletId);
+
+[EventType("test.item-added")]
+public sealed record ItemAdded(string Name, int Qty, decimal Price);
+
+/// <summary>
+/// An aggregate whose state System.Text.Json cannot snapshot with the default options: a value tuple's members are
+/// fields, which it does not write (<c>{"apple": {}}</c>).
+/// </summary>
+[AggregateType("basket")]
+public sealed class Basket : AggregateRoot<Guid>
+{
+    private readonly Dictionary<string, (int Qty, decimal Price)> _lines = new(StringComparer.Ordinal);
+
+    public decimal Total => _lines.Values.Sum(l => l.Qty * l.Price);
+
+    public void Add(string name, int qty, decimal price) => Raise(new ItemAdded(name, qty, price));
+
+    public static Basket Create(Guid id)
+    {
+        var basket = new Basket();
+        basket.Raise(new BasketCreated(id));
+        return basket;
+    }
+
+    private void Apply(BasketCreated e) => Id = e.BasketId;
+
+    private void Apply(ItemAdded e) => _lines[e.Name] = (e.Qty, e.Price);
+}
+
+/// <summary>The same state as <see cref="Basket"/> under another type, used by one test only (refusals are logged once per type).</summary>
+[AggregateType("basket-logged")]
+public sealed class LoggedBasket : AggregateRoot<Guid>
+{
+    private readonly Dictionary<string, (int Qty, decimal Price)> _lines = new(StringComparer.Ordinal);
+
+    public decimal Total => _lines.Values.Sum(l => l.Qty * l.Price);
+
+    public void Add(string name, int qty, decimal price) => Raise(new ItemAdded(name, qty, price));
+
+    public static LoggedBasket Create(Guid id)
+    {
+        var basket = new LoggedBasket();
+        basket.Raise(new BasketCreated(id));
+        return basket;
+    }
+
+    private void Apply(BasketCreated e) => Id = e.BasketId;
+
+    private void Apply(ItemAdded e) => _lines[e.Name] = (e.Qty, e.Price);
+}
+
+[EventType("test.basket-created")]
+public sealed record BasketCreated(Guid BasketId);

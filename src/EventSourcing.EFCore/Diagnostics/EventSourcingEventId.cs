@@ -74,4 +74,10 @@ public static class EventSourcingEventId
 
     /// <summary>A projection's dead-lettered events were applied again (Information).</summary>
     public static readonly EventId ProjectionDeadLettersReplayed = new(BaseId + 51, "EventSourcing.ProjectionDeadLettersReplayed");
+
+    /// <summary>
+    /// A snapshot was not stored because its state does not read back the same (Warning, logged once per aggregate type):
+    /// loads of that type replay their events instead.
+    /// </summary>
+    public static readonly EventId SnapshotRefused = new(BaseId + 52, "EventSourcing.SnapshotRefused");
 }

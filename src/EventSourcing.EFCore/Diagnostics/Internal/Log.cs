@@ -62,4 +62,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 470051, EventName = "EventSourcing.ProjectionDeadLettersReplayed", Level = LogLevel.Information,
         Message = "Projection {Projection} replayed its dead letters: {Applied} applied and removed, {Failed} failed again.")]
     public static partial void ProjectionDeadLettersReplayed(this ILogger logger, string projection, int applied, int failed);
+
+    [LoggerMessage(EventId = 470052, EventName = "EventSourcing.SnapshotRefused", Level = LogLevel.Warning,
+        Message = "Did not store the snapshot of stream {StreamId} at version {Version}: the {AggregateType} state does not read back the same ({Difference}). "
+                  + "Snapshots of {AggregateType} that do not round-trip are refused (logged once per type); loads replay the events, and the aggregate's saves are not affected.")]
+    public static partial void SnapshotRefused(this ILogger logger, StreamId streamId, long version, string aggregateType, string difference);
 }
