@@ -86,6 +86,13 @@ internal static class Messages
     public static string UnreadableMetadata(StreamId streamId, long version, long position, string type, string reason)
         => $"The metadata of the event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
 
+    public static string EventContractProblem(Type eventType, string name, string path, string reason)
+        => $"{eventType.FullName} ('{name}'), member {path}: {reason}.";
+
+    public static string EventContractsBroken(IReadOnlyList<string> problems)
+        => "Registered event types cannot round-trip through the JSON serializer options; events of these types would be written and then read back "
+           + "wrong or not at all:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p));
+
     public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
 
     public static string AggregateNotFound(Type type, StreamId streamId, long? version)
