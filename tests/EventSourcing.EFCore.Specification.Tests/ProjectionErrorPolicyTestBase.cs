@@ -109,6 +109,25 @@ public abstract class ProjectionErrorPolicyTestBase<TFixture> : EventStoreTestBa
         Assert.That(await DeadLettersAsync("balances"), Is.Empty);
     }
 
+    [Test]
+    public virtual async Task RebaseCheckpointAsync_moves_the_checkpoint_after_the_event_at_a_position_and_catch_up_resumes_there()
+    {
+        var stream = NewStream();
+        await SeedAsync(stream, 5); // Deposited 1..5
+        var events = await ReadAllAsync();
+        await using (var db = CreateContext(es => es.AddProjection<BalanceProjection>()))
+        {
+            var checkpoint = await db.Projections().RebaseCheckpointAsync("balances", events[2].GlobalPosition);
+            Assert.That(checkpoint, Is.EqualTo(events[2].Checkpoint), "the event's own (transaction id, position)");
+            Assert.That((await db.Projections().GetLagAsync("balances")).EventsBehind, Is.EqualTo(2));
+            Assert.That(await db.Projections().CatchUpAsync("balances"), Is.EqualTo(2), "only the events after the position");
+            Assert.That(() => db.Projections().RebaseCheckpointAsync("balances", events[^1].GlobalPosition + 1000), Throws.InvalidOperationException);
+            Assert.That(await db.Projections().RebaseCheckpointAsync("balances", 0), Is.EqualTo(GlobalCheckpoint.Start));
+        }
+
+        Assert.That(await BalanceAsync(stream), Is.EqualTo(4m + 5m));
+    }
+
     private async Task<long> InsertRawAsync(StreamId stream, long sequence, string eventType, string payload)
     {
         await using var db = CreateContext();

@@ -80,4 +80,7 @@ public static class EventSourcingEventId
     /// loads of that type replay their events instead.
     /// </summary>
     public static readonly EventId SnapshotRefused = new(BaseId + 52, "EventSourcing.SnapshotRefused");
+
+    /// <summary>A projection's checkpoint was rebased to a global position (Information).</summary>
+    public static readonly EventId ProjectionCheckpointRebased = new(BaseId + 53, "EventSourcing.ProjectionCheckpointRebased");
 }

@@ -48,6 +48,7 @@ public sealed class ProjectionRunner
     /// A handler failed, or an event of a type the projection handles cannot be read, under <see cref="ProjectionErrorPolicy.Stop"/>;
     /// the failing batch is not saved and the checkpoint stays before it.
     /// </exception>
+    /// <exception cref="CheckpointTransactionIdException">Stored transaction ids are above the database's counter (a restore into another cluster).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<long> CatchUpAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -84,6 +85,7 @@ public sealed class ProjectionRunner
     /// <returns>The checkpoint, the number of committed events after it and the age of the oldest of them.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     /// <exception cref="InvalidOperationException">No catch-up projection has that name.</exception>
+    /// <exception cref="CheckpointTransactionIdException">Stored transaction ids are above the database's counter (a restore into another cluster).</exception>
     public Task<ProjectionLag> GetLagAsync(string name, CancellationToken cancellationToken = default)
     {
         var projection = Find(name);
@@ -106,6 +108,30 @@ public sealed class ProjectionRunner
         var projection = Find(name);
         ThrowIfUnsavedChanges();
         return ProjectionCatchUp.ReplayDeadLettersAsync(_context, projection, cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves the projection's checkpoint to just after the event stored at <paramref name="globalPosition"/> (0: the
+    /// start), with that event's stored transaction id, so that the next catch-up applies the events after it. Part of the
+    /// rebase procedure after the store was restored or replicated into another cluster
+    /// (<see cref="CheckpointTransactionIdException"/>); also a way to skip a projection past history on purpose. The read
+    /// model is not changed.
+    /// </summary>
+    /// <param name="name">The catch-up projection's name.</param>
+    /// <param name="globalPosition">The position of the last event the read model already reflects, or 0.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The new checkpoint.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="globalPosition"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No catch-up projection has that name, the context has unsaved changes, or no event is stored at <paramref name="globalPosition"/>.
+    /// </exception>
+    public Task<GlobalCheckpoint> RebaseCheckpointAsync(string name, long globalPosition, CancellationToken cancellationToken = default)
+    {
+        var projection = Find(name);
+        ArgumentOutOfRangeException.ThrowIfNegative(globalPosition);
+        ThrowIfUnsavedChanges();
+        return ProjectionCatchUp.RebaseAsync(_context, projection, globalPosition, cancellationToken);
     }
 
     private Projection Find(string name)

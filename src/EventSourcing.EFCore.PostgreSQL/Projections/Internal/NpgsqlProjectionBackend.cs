@@ -129,4 +129,40 @@ internal sealed class NpgsqlProjectionBackend : IProjectionBackend
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Checks the checkpoint's and the events' highest transaction id against <c>pg_snapshot_xmax</c>: after a restore
+    /// into a cluster whose counter is lower, they are above it (one index lookup; assigns no transaction id).
+    /// </summary>
+    public async Task VerifyTransactionIdsAsync(
+        DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = new NpgsqlCommand(
+                NpgsqlProjectionPageSql.TransactionIds(context, model),
+                (NpgsqlConnection)database.GetDbConnection(),
+                (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction());
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    var next = reader.GetFieldValue<ulong>(0);
+                    var highest = Math.Max(checkpoint.TransactionId, reader.IsDBNull(1) ? 0 : reader.GetFieldValue<ulong>(1));
+                    if (highest >= next)
+                    {
+                        throw new CheckpointTransactionIdException(projection, checkpoint, highest, next);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
 }

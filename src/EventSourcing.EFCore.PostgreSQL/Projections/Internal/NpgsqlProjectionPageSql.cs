@@ -50,4 +50,18 @@ internal static class NpgsqlProjectionPageSql
                  LIMIT @limit
                 """;
         }, (context.GetService<ISqlGenerationHelper>(), model));
+
+    private const string TransactionIdsAnnotation = "EventSourcing:Npgsql:TransactionIdsSql";
+
+    /// <summary>The database's next transaction id (no id is assigned by reading it) and the highest one stored with an event.</summary>
+    public static string TransactionIds(DbContext context, EventStoreModel model)
+        => context.Model.GetOrAddRuntimeAnnotationValue(TransactionIdsAnnotation, static c =>
+        {
+            var (helper, model) = c;
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            return $"""
+                SELECT pg_snapshot_xmax(pg_current_snapshot()),
+                       (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1)
+                """;
+        }, (context.GetService<ISqlGenerationHelper>(), model));
 }

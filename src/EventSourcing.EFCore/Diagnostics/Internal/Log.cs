@@ -67,4 +67,8 @@ internal static partial class Log
         Message = "Did not store the snapshot of stream {StreamId} at version {Version}: the {AggregateType} state does not read back the same ({Difference}). "
                   + "Snapshots of {AggregateType} that do not round-trip are refused (logged once per type); loads replay the events, and the aggregate's saves are not affected.")]
     public static partial void SnapshotRefused(this ILogger logger, StreamId streamId, long version, string aggregateType, string difference);
+
+    [LoggerMessage(EventId = 470053, EventName = "EventSourcing.ProjectionCheckpointRebased", Level = LogLevel.Information,
+        Message = "Projection {Projection} was rebased: its checkpoint is now {Checkpoint}.")]
+    public static partial void ProjectionCheckpointRebased(this ILogger logger, string projection, GlobalCheckpoint checkpoint);
 }

@@ -93,6 +93,14 @@ internal static class Messages
         => "Registered event types cannot round-trip through the JSON serializer options; events of these types would be written and then read back "
            + "wrong or not at all:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p));
 
+    public static string CheckpointTransactionIdAhead(string projection, GlobalCheckpoint checkpoint, ulong highest, ulong next)
+        => $"Projection '{projection}' cannot read the store: a stored transaction id ({highest}) is not below the database's next transaction id ({next}); "
+           + $"its checkpoint is {checkpoint}. The store was restored or replicated into another cluster, and new events would be ordered before the old ones. "
+           + "Rebase the stored transaction ids and the checkpoints (RebaseCheckpointAsync) as the projections documentation describes.";
+
+    public static string RebasePositionNotFound(string projection, long position)
+        => $"Cannot rebase projection '{projection}' to global position {position}: no event is stored at that position.";
+
     public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
 
     public static string AggregateNotFound(Type type, StreamId streamId, long? version)

@@ -33,6 +33,14 @@ internal interface IProjectionBackend
     /// </summary>
     Task<ProjectionPage> ReadPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, IReadOnlyList<string> eventTypes, int batchSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Checks that the stored transaction ids (the checkpoint's and the events') can belong to this database, and throws
+    /// <see cref="CheckpointTransactionIdException"/> when one is not below its transaction counter. Default: nothing to
+    /// check (no transaction ids).
+    /// </summary>
+    Task VerifyTransactionIdsAsync(DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, CancellationToken cancellationToken)
+        => Task.CompletedTask;
 }
 
 /// <summary>A page of the events a projection handles, and the checkpoint after it (<paramref name="End"/>).</summary>

@@ -34,8 +34,10 @@ internal static class ProjectionBatch
 
         // Read before locking: on PostgreSQL a row lock gives the transaction an id, which would hold back its own
         // read-all horizon.
+        var model = EventStoreModel.Get(context.Model);
+        await backend.VerifyTransactionIdsAsync(context, model, name, from, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, options.Registry);
-        var page = await backend.ReadPageAsync(context, EventStoreModel.Get(context.Model), from, types, batchSize, cancellationToken).ConfigureAwait(false);
+        var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
         if (page.End == from)
         {
             return new ProjectionBatchResult(0, ReachedEnd: true);

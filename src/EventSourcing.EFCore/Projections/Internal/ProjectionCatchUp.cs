@@ -52,6 +52,14 @@ internal static class ProjectionCatchUp
             context, projection, (db, ct) => ProjectionDeadLetters.ReplayAsync(db, projection, ct), cancellationToken);
     }
 
+    /// <summary>Moves the projection's checkpoint to after the event at a global position (see <see cref="ProjectionRebase"/>).</summary>
+    public static Task<GlobalCheckpoint> RebaseAsync(DbContext context, Projection projection, long globalPosition, CancellationToken cancellationToken)
+    {
+        ThrowIfWrongContext(context, projection);
+        return context.GetService<IProjectionBackend>().RunExclusiveAsync(
+            context, projection, (db, ct) => ProjectionRebase.RunAsync(db, projection, globalPosition, ct), cancellationToken);
+    }
+
     private static void ThrowIfWrongContext(DbContext context, Projection projection)
     {
         if (!projection.ContextType.IsInstanceOfType(context))

@@ -1,6 +1,7 @@
 using EventSourcing.EFCore.Serialization.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Projections.Internal;
@@ -17,6 +18,8 @@ internal static class ProjectionLagReader
         var name = projection.Name;
         var stored = await ProjectionCheckpoints.FindAsync(context, name, cancellationToken).ConfigureAwait(false);
         var checkpoint = stored is null ? GlobalCheckpoint.Start : new GlobalCheckpoint(stored.TransactionId, stored.Position);
+        await context.GetService<IProjectionBackend>()
+            .VerifyTransactionIdsAsync(context, EventStoreModel.Get(context.Model), name, checkpoint, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, registry);
         var behind = After(context, checkpoint).Where(e => types.Contains(e.EventType));
         var count = await behind.LongCountAsync(cancellationToken).ConfigureAwait(false);
