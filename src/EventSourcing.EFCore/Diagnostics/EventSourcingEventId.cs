@@ -82,5 +82,8 @@ public static class EventSourcingEventId
     public static readonly EventId SnapshotRefused = new(BaseId + 52, "EventSourcing.SnapshotRefused");
 
     /// <summary>A projection's checkpoint was rebased to a global position (Information).</summary>
-    public static readonly EventId ProjectionCheckpointRebased = new(BaseId + 53, "EventSourcing.ProjectionCheckpointRebased");
+    public static readonly EventId ProjectionCheckpointRebased = new(BaseId + 54, "EventSourcing.ProjectionCheckpointRebased");
+
+    /// <summary>Committed events wait behind a transaction open for 30 s or more; the holder is named (Warning).</summary>
+    public static readonly EventId ReadHorizonHeldBack = new(BaseId + 53, "EventSourcing.ReadHorizonHeldBack");
 }

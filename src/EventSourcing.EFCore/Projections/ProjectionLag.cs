@@ -22,6 +22,12 @@ public readonly record struct ProjectionLag(
     /// </summary>
     public long DeadLetters { get; init; }
 
+    /// <summary>
+    /// Gets the open transaction that keeps committed events after the checkpoint from read-all (PostgreSQL), or
+    /// <see langword="null"/> when none does: who holds the store back, with its age.
+    /// </summary>
+    public ReadHorizonHolder? HeldBackBy { get; init; }
+
     /// <summary>Gets <see cref="TimeBehind"/> in seconds.</summary>
     public double SecondsBehind => TimeBehind.TotalSeconds;
 

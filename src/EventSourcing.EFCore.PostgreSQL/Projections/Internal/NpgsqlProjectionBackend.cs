@@ -165,4 +165,43 @@ internal sealed class NpgsqlProjectionBackend : IProjectionBackend
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
     }
+
+    public async Task<ReadHorizonHolder?> FindHorizonHolderAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = new NpgsqlCommand(
+                NpgsqlProjectionPageSql.HorizonHolder(context, model),
+                (NpgsqlConnection)database.GetDbConnection(),
+                (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction());
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<ulong>("tx", NpgsqlDbType.Xid8) { TypedValue = after.TransactionId });
+                command.Parameters.Add(new NpgsqlParameter<long>("position", after.Position));
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        return null;
+                    }
+
+                    return new ReadHorizonHolder(
+                        reader.GetFieldValue<ulong>(0),
+                        reader.IsDBNull(1) ? null : reader.GetInt32(1),
+                        reader.IsDBNull(2) ? null : reader.GetString(2),
+                        reader.IsDBNull(3) ? null : reader.GetString(3),
+                        reader.IsDBNull(4) ? null : reader.GetString(4),
+                        reader.IsDBNull(5) ? TimeSpan.Zero : TimeSpan.FromSeconds(reader.GetDouble(5)));
+                }
+            }
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
 }

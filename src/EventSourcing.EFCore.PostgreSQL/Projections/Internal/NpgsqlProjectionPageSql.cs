@@ -64,4 +64,34 @@ internal static class NpgsqlProjectionPageSql
                        (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1)
                 """;
         }, (context.GetService<ISqlGenerationHelper>(), model));
+
+    private const string HolderAnnotation = "EventSourcing:Npgsql:HorizonHolderSql";
+
+    /// <summary>
+    /// The session (or prepared transaction) whose transaction is the read-all horizon, when committed events after the
+    /// checkpoint wait behind it. xid8 horizon, 32-bit xid columns: compared modulo 2^32.
+    /// </summary>
+    public static string HorizonHolder(DbContext context, EventStoreModel model)
+        => context.Model.GetOrAddRuntimeAnnotationValue(HolderAnnotation, static c =>
+        {
+            var (helper, model) = c;
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
+            return $"""
+                WITH horizon AS (
+                    SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin,
+                           pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296 AS xid
+                ), waiting AS (
+                    SELECT horizon.* FROM horizon
+                     WHERE EXISTS (SELECT 1 FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
+                                    WHERE {tx} >= horizon.xmin AND ({tx}, {position}) > (@tx, @position))
+                )
+                SELECT w.xmin, a.pid, a.datname::text, a.application_name, a.state, EXTRACT(EPOCH FROM clock_timestamp() - a.xact_start)::float8
+                  FROM waiting w JOIN pg_stat_activity a ON a.backend_xid::text::bigint = w.xid
+                UNION ALL
+                SELECT w.xmin, NULL, p.database::text, p.gid, 'prepared', EXTRACT(EPOCH FROM clock_timestamp() - p.prepared)::float8
+                  FROM waiting w JOIN pg_prepared_xacts p ON p.transaction::text::bigint = w.xid
+                LIMIT 1
+                """;
+        }, (context.GetService<ISqlGenerationHelper>(), model));
 }

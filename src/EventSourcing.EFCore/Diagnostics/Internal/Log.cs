@@ -68,7 +68,11 @@ internal static partial class Log
                   + "Snapshots of {AggregateType} that do not round-trip are refused (logged once per type); loads replay the events, and the aggregate's saves are not affected.")]
     public static partial void SnapshotRefused(this ILogger logger, StreamId streamId, long version, string aggregateType, string difference);
 
-    [LoggerMessage(EventId = 470053, EventName = "EventSourcing.ProjectionCheckpointRebased", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 470054, EventName = "EventSourcing.ProjectionCheckpointRebased", Level = LogLevel.Information,
         Message = "Projection {Projection} was rebased: its checkpoint is now {Checkpoint}.")]
     public static partial void ProjectionCheckpointRebased(this ILogger logger, string projection, GlobalCheckpoint checkpoint);
+
+    [LoggerMessage(EventId = 470053, EventName = "EventSourcing.ReadHorizonHeldBack", Level = LogLevel.Warning,
+        Message = "Projection {Projection} is held back: committed events wait behind transaction {TransactionId} (pid {ProcessId}, database {Database}, application {ApplicationName}, state {State}), open for {TransactionAge}. Read-all returns nothing committed after it until it ends.")]
+    public static partial void ReadHorizonHeldBack(this ILogger logger, string projection, ulong transactionId, int? processId, string? database, string? applicationName, string? state, TimeSpan transactionAge);
 }

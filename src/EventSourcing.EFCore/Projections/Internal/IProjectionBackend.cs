@@ -39,6 +39,13 @@ internal interface IProjectionBackend
     /// <see cref="CheckpointTransactionIdException"/> when one is not below its transaction counter. Default: nothing to
     /// check (no transaction ids).
     /// </summary>
+    /// <summary>
+    /// Returns the open transaction that keeps committed events after <paramref name="after"/> from read-all, or null when
+    /// none does. Default: null (read-all waits for nothing).
+    /// </summary>
+    Task<ReadHorizonHolder?> FindHorizonHolderAsync(DbContext context, EventStoreModel model, GlobalCheckpoint after, CancellationToken cancellationToken)
+        => Task.FromResult<ReadHorizonHolder?>(null);
+
     Task VerifyTransactionIdsAsync(DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, CancellationToken cancellationToken)
         => Task.CompletedTask;
 }

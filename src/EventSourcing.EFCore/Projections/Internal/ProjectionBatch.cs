@@ -38,6 +38,11 @@ internal static class ProjectionBatch
         await backend.VerifyTransactionIdsAsync(context, model, name, from, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, options.Registry);
         var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
+        if (!page.Full)
+        {
+            await ReadHorizonWatch.CheckAsync(context, backend, model, name, page.End, cancellationToken).ConfigureAwait(false);
+        }
+
         if (page.End == from)
         {
             return new ProjectionBatchResult(0, ReachedEnd: true);

@@ -18,8 +18,9 @@ internal static class ProjectionLagReader
         var name = projection.Name;
         var stored = await ProjectionCheckpoints.FindAsync(context, name, cancellationToken).ConfigureAwait(false);
         var checkpoint = stored is null ? GlobalCheckpoint.Start : new GlobalCheckpoint(stored.TransactionId, stored.Position);
-        await context.GetService<IProjectionBackend>()
-            .VerifyTransactionIdsAsync(context, EventStoreModel.Get(context.Model), name, checkpoint, cancellationToken).ConfigureAwait(false);
+        var backend = context.GetService<IProjectionBackend>();
+        var model = EventStoreModel.Get(context.Model);
+        await backend.VerifyTransactionIdsAsync(context, model, name, checkpoint, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, registry);
         var behind = After(context, checkpoint).Where(e => types.Contains(e.EventType));
         var count = await behind.LongCountAsync(cancellationToken).ConfigureAwait(false);
@@ -34,7 +35,8 @@ internal static class ProjectionLagReader
         }
 
         var deadLetters = await context.Set<ProjectionDeadLetter>().LongCountAsync(d => d.Projection == name, cancellationToken).ConfigureAwait(false);
-        return new ProjectionLag(name, checkpoint, count, time, stored?.UpdatedAt) { DeadLetters = deadLetters };
+        var holder = count > 0 ? await backend.FindHorizonHolderAsync(context, model, checkpoint, cancellationToken).ConfigureAwait(false) : null;
+        return new ProjectionLag(name, checkpoint, count, time, stored?.UpdatedAt) { DeadLetters = deadLetters, HeldBackBy = holder };
     }
 
     private static IQueryable<StoredEvent> After(DbContext context, GlobalCheckpoint checkpoint)
