@@ -32,3 +32,5 @@ public sealed class UnreadableEventInMemoryTest : UnreadableEventTestBase<InMemo
 public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTestBase<InMemoryEventStoreFixture>;
 
 public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEventStoreFixture>;
+
+public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<InMemoryEventStoreFixture>;
