@@ -32,3 +32,13 @@ public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStore
 public sealed class TestingHelpersInMemoryTest : TestingHelpersTestBase<InMemoryEventStoreFixture>;
 
 public sealed class WritePathInMemoryTest : WritePathTestBase<InMemoryEventStoreFixture>;
+
+public sealed class PolymorphicInMemoryTest : PolymorphicEventTestBase<InMemoryEventStoreFixture>;
+
+public sealed class UnreadableEventInMemoryTest : UnreadableEventTestBase<InMemoryEventStoreFixture>;
+
+public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTestBase<InMemoryEventStoreFixture>;
+
+public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEventStoreFixture>;
+
+public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<InMemoryEventStoreFixture>;

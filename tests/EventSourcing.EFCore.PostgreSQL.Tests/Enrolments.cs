@@ -27,3 +27,13 @@ public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixt
 public sealed class TestingHelpersNpgsqlTest : TestingHelpersTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class WritePathNpgsqlTest : WritePathTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class PolymorphicNpgsqlTest : PolymorphicEventTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class UnreadableEventNpgsqlTest : UnreadableEventTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class ProjectionErrorPolicyNpgsqlTest : ProjectionErrorPolicyTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class LossySnapshotNpgsqlTest : LossySnapshotTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class RoundTripPropertyNpgsqlTest : RoundTripPropertyTestBase<NpgsqlEventStoreFixture>;

@@ -110,33 +110,38 @@ public abstract class ReadStreamTestBase<TFixture> : EventStoreTestBase<TFixture
     }
 
     [Test]
-    public virtual async Task A_stored_event_with_an_unknown_type_name_fails_with_UnknownEventTypeException()
+    public virtual async Task A_stored_event_with_an_unknown_type_name_fails_with_EventDeserializationException()
     {
         var stream = NewStream();
         await InsertRawAsync(stream, 1, "test.no-such-type", """{"amount":1}""");
         await using var db = CreateContext();
-        var ex = Assert.ThrowsAsync<UnknownEventTypeException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
+        var ex = Assert.ThrowsAsync<EventDeserializationException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
         Assert.That(ex!.EventType, Is.EqualTo("test.no-such-type"));
+        Assert.That(ex.StreamId, Is.EqualTo(stream));
+        Assert.That(ex.Version, Is.EqualTo(1));
+        Assert.That(ex.InnerException, Is.TypeOf<UnknownEventTypeException>());
     }
 
     [Test]
-    public virtual async Task A_payload_that_does_not_fit_its_type_fails_with_EventStoreCorruptionException()
+    public virtual async Task A_payload_that_does_not_fit_its_type_fails_with_EventDeserializationException()
     {
         var stream = NewStream();
         await InsertRawAsync(stream, 1, "test.deposited", "\"not an object\"");
         await using var db = CreateContext();
-        var ex = Assert.ThrowsAsync<EventStoreCorruptionException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
+        var ex = Assert.ThrowsAsync<EventDeserializationException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
         Assert.That(ex!.StreamId, Is.EqualTo(stream));
-        Assert.That(ex.GlobalPosition, Is.Not.Null);
+        Assert.That(ex.GlobalPosition, Is.EqualTo((await db.Set<Storage.StoredEvent>().SingleAsync()).GlobalPosition));
+        Assert.That(ex.InnerException, Is.InstanceOf<System.Text.Json.JsonException>());
     }
 
     [Test]
-    public virtual async Task Metadata_that_is_not_a_flat_string_map_fails_with_EventStoreCorruptionException()
+    public virtual async Task Metadata_that_is_not_a_flat_string_map_fails_with_EventDeserializationException()
     {
         var stream = NewStream();
         await InsertRawAsync(stream, 1, "test.deposited", """{"amount":1}""", metadata: """{"nested":{"a":1}}""");
         await using var db = CreateContext();
-        Assert.ThrowsAsync<EventStoreCorruptionException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
+        var ex = Assert.ThrowsAsync<EventDeserializationException>(() => ToListAsync(db.Events().ReadStreamAsync(stream)));
+        Assert.That(ex!.Message, Does.Contain("metadata"));
     }
 
     [Test]

@@ -28,6 +28,15 @@ public sealed class SnapshotShapeTests
     }
 
     [Test]
+    public void The_fingerprint_covers_the_fields_of_nested_types_collection_elements_and_polymorphic_derived_types()
+    {
+        var description = SnapshotShape.Of(typeof(ShapeWithNested)).Description;
+        Assert.That(description, Does.Contain("SnapshotShapeTests+Line{Price:System.Decimal,Qty:System.Int32}"), description);
+        Assert.That(description, Does.Contain("SnapshotShapeTests+Leaf{Label:System.String}"), "a dictionary value's type");
+        Assert.That(description, Does.Contain("derived:EventSourcing.EFCore.Tests.SnapshotShapeTests+Leaf=leaf"), "a polymorphic base lists its derived types");
+    }
+
+    [Test]
     public void Type_names_in_the_fingerprint_carry_no_assembly_versions()
     {
         Assert.That(SnapshotShape.TypeName(typeof(Dictionary<string, List<int>>)),
@@ -43,6 +52,23 @@ public sealed class SnapshotShapeTests
     [TestCase(5, 17, 3, true)]
     public void SnapshotEvery_is_due_when_a_save_crosses_a_multiple(long previous, long version, long every, bool due)
         => Assert.That(SnapshotPolicy.EveryEvents(every).IsDue(new Shape1(), previous, version, []), Is.EqualTo(due));
+
+    private sealed record Line(int Qty, decimal Price);
+
+    [System.Text.Json.Serialization.JsonPolymorphic]
+    [System.Text.Json.Serialization.JsonDerivedType(typeof(Leaf), "leaf")]
+    private abstract record Node;
+
+    private sealed record Leaf(string Label) : Node;
+
+    private sealed class ShapeWithNested : AggregateRoot<Guid>
+    {
+        private readonly List<Line> _lines = [];
+
+        private readonly Dictionary<string, Node> _nodes = [];
+
+        public int Count => _lines.Count + _nodes.Count;
+    }
 
     private sealed class Shape1 : AggregateRoot<Guid>
     {

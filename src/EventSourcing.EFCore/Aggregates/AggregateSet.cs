@@ -54,6 +54,7 @@ public sealed class AggregateSet<TAggregate>
     /// <returns>The aggregate; the same instance for every load of this id in this context.</returns>
     /// <exception cref="AggregateNotFoundException">The aggregate's stream has no events.</exception>
     /// <exception cref="EventHandlerMissingException">A stored event has no handler on the aggregate.</exception>
+    /// <exception cref="EventDeserializationException">A stored event cannot be read (unknown type name, payload that does not deserialize).</exception>
     public async Task<TAggregate> LoadAsync(object id, CancellationToken cancellationToken = default)
         => await FindAsync(id, cancellationToken).ConfigureAwait(false)
            ?? throw new AggregateNotFoundException(typeof(TAggregate), StreamId.For<TAggregate>(id));
@@ -63,6 +64,7 @@ public sealed class AggregateSet<TAggregate>
     /// <param name="cancellationToken">A token to cancel the read.</param>
     /// <returns>The aggregate (the same instance for every load of this id in this context), or <see langword="null"/> when its stream has no events.</returns>
     /// <exception cref="EventHandlerMissingException">A stored event has no handler on the aggregate.</exception>
+    /// <exception cref="EventDeserializationException">A stored event cannot be read (unknown type name, payload that does not deserialize).</exception>
     public async Task<TAggregate?> FindAsync(object id, CancellationToken cancellationToken = default)
     {
         var streamId = StreamId.For<TAggregate>(id);

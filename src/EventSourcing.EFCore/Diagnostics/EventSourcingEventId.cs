@@ -73,11 +73,29 @@ public static class EventSourcingEventId
     /// A stored event of a type declared obsolete was read: aggregates, projections and live folds skip it, read stream
     /// and read-all return it as an <see cref="ObsoleteEvent"/> (Debug).
     /// </summary>
-    public static readonly EventId ObsoleteEventRead = new(BaseId + 50, "EventSourcing.ObsoleteEventRead");
+    public static readonly EventId ObsoleteEventRead = new(BaseId + 55, "EventSourcing.ObsoleteEventRead");
 
     /// <summary>
     /// An import asked to skip the save features (outbox routes, inline projections, snapshot policies) wrote events
     /// that one of them applies to (Warning).
     /// </summary>
     public static readonly EventId ImportSkippedWritePath = new(BaseId + 41, "EventSourcing.ImportSkippedWritePath");
+
+    /// <summary>A catch-up projection with <see cref="ProjectionErrorPolicy.DeadLetter"/> skipped an event and recorded it (Warning).</summary>
+    public static readonly EventId ProjectionEventDeadLettered = new(BaseId + 50, "EventSourcing.ProjectionEventDeadLettered");
+
+    /// <summary>A projection's dead-lettered events were applied again (Information).</summary>
+    public static readonly EventId ProjectionDeadLettersReplayed = new(BaseId + 51, "EventSourcing.ProjectionDeadLettersReplayed");
+
+    /// <summary>
+    /// A snapshot was not stored because its state does not read back the same (Warning, logged once per aggregate type):
+    /// loads of that type replay their events instead.
+    /// </summary>
+    public static readonly EventId SnapshotRefused = new(BaseId + 52, "EventSourcing.SnapshotRefused");
+
+    /// <summary>A projection's checkpoint was rebased to a global position (Information).</summary>
+    public static readonly EventId ProjectionCheckpointRebased = new(BaseId + 54, "EventSourcing.ProjectionCheckpointRebased");
+
+    /// <summary>Committed events wait behind a transaction open for 30 s or more; the holder is named (Warning).</summary>
+    public static readonly EventId ReadHorizonHeldBack = new(BaseId + 53, "EventSourcing.ReadHorizonHeldBack");
 }

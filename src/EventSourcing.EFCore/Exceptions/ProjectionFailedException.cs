@@ -2,7 +2,8 @@ using EventSourcing.EFCore.Diagnostics.Internal;
 namespace EventSourcing.EFCore;
 
 /// <summary>
-/// Thrown when a projection's handler fails. The inner exception is the handler's. A catch-up projection does not
+/// Thrown when a projection's handler fails (the inner exception is the handler's), or when a catch-up projection
+/// cannot read an event of a type it handles (the inner exception is an <see cref="EventDeserializationException"/>). A catch-up projection does not
 /// advance: nothing of the failing batch is saved and its checkpoint stays before the failing event. An inline
 /// projection fails its SaveChanges: nothing is written.
 /// </summary>
@@ -23,6 +24,19 @@ public sealed class ProjectionFailedException : Exception
         GlobalPosition = envelope.GlobalPosition;
         EventType = envelope.EventType;
         EventId = envelope.EventId;
+        Checkpoint = checkpoint;
+    }
+
+    /// <summary>Creates the exception for an event of a type the catch-up projection handles that cannot be read.</summary>
+    internal ProjectionFailedException(string projection, Guid eventId, GlobalCheckpoint checkpoint, EventDeserializationException innerException)
+        : base(Messages.ProjectionCannotRead(projection, innerException, checkpoint), innerException)
+    {
+        Projection = projection;
+        StreamId = innerException.StreamId;
+        Version = innerException.Version;
+        GlobalPosition = innerException.GlobalPosition;
+        EventType = innerException.EventType;
+        EventId = eventId;
         Checkpoint = checkpoint;
     }
 

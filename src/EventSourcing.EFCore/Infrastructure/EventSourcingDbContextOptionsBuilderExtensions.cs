@@ -17,6 +17,10 @@ public static class EventSourcingDbContextOptionsBuilderExtensions
     /// <param name="configure">Registers event types and sets options; on PostgreSQL it must call <c>UsePostgreSql()</c>.</param>
     /// <returns>The same options builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="optionsBuilder"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Two event types share a name, or a registered event type cannot round-trip through the serializer options (the
+    /// message names each type and member).
+    /// </exception>
     public static DbContextOptionsBuilder UseEventSourcing(
         this DbContextOptionsBuilder optionsBuilder,
         Action<EventSourcingDbContextOptionsBuilder>? configure = null)
@@ -25,6 +29,9 @@ public static class EventSourcingDbContextOptionsBuilderExtensions
         var extension = optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>() ?? new EventSourcingOptionsExtension();
         ((IDbContextOptionsBuilderInfrastructure)optionsBuilder).AddOrUpdateExtension(extension);
         configure?.Invoke(new EventSourcingDbContextOptionsBuilder(optionsBuilder));
+
+        // Fail here, at configuration, for event types that clash or cannot round-trip, not at their first read.
+        optionsBuilder.Options.FindExtension<EventSourcingOptionsExtension>()!.ValidateEventTypes();
         return optionsBuilder;
     }
 
@@ -37,6 +44,10 @@ public static class EventSourcingDbContextOptionsBuilderExtensions
     /// <param name="configure">Registers event types and sets options; on PostgreSQL it must call <c>UsePostgreSql()</c>.</param>
     /// <returns>The same options builder, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="optionsBuilder"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Two event types share a name, or a registered event type cannot round-trip through the serializer options (the
+    /// message names each type and member).
+    /// </exception>
     public static DbContextOptionsBuilder<TContext> UseEventSourcing<TContext>(
         this DbContextOptionsBuilder<TContext> optionsBuilder,
         Action<EventSourcingDbContextOptionsBuilder>? configure = null)

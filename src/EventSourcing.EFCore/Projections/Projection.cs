@@ -30,6 +30,31 @@ public abstract class Projection
     /// <summary>Gets the projection's stable name: the key of its checkpoint and of <c>db.Projections()</c> calls.</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// Gets what the projection does, when run as a catch-up projection, with an event its handler fails on or that
+    /// cannot be read: <see cref="ProjectionErrorPolicy.Stop"/> (the default) or <see cref="ProjectionErrorPolicy.DeadLetter"/>.
+    /// Set it in the derived class's constructor, or with <c>ProjectionBuilder.OnError</c>. Inline projections always
+    /// fail the save.
+    /// </summary>
+    public ProjectionErrorPolicy ErrorPolicy
+    {
+        get => _errorPolicy;
+        protected init => SetErrorPolicy(value);
+    }
+
+    private ProjectionErrorPolicy _errorPolicy;
+
+    /// <summary>Sets <see cref="ErrorPolicy"/> (for <c>ProjectionBuilder.OnError</c>).</summary>
+    internal void SetErrorPolicy(ProjectionErrorPolicy policy)
+    {
+        if (!Enum.IsDefined(policy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(policy), policy, null);
+        }
+
+        _errorPolicy = policy;
+    }
+
     /// <summary>Gets the DbContext type the projection's handlers work on.</summary>
     internal abstract Type ContextType { get; }
 

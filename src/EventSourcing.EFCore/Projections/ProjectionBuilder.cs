@@ -51,6 +51,16 @@ public sealed class ProjectionBuilder<TContext>
         return this;
     }
 
+    /// <summary>Sets what the projection does, when caught up, with an event that fails (see <see cref="Projection.ErrorPolicy"/>).</summary>
+    /// <param name="policy"><see cref="ProjectionErrorPolicy.Stop"/> (the default) or <see cref="ProjectionErrorPolicy.DeadLetter"/>.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="policy"/> is not a defined value.</exception>
+    public ProjectionBuilder<TContext> OnError(ProjectionErrorPolicy policy)
+    {
+        _projection.SetErrorPolicy(policy);
+        return this;
+    }
+
     private sealed class FunctionProjection(string name) : Projection<TContext>(name)
     {
         public Func<TContext, CancellationToken, Task>? Reset { get; set; }

@@ -38,10 +38,17 @@ public sealed class ProjectionRunner
     /// </summary>
     /// <param name="name">The catch-up projection's name.</param>
     /// <param name="cancellationToken">A token to cancel the operation; batches already committed stay committed.</param>
-    /// <returns>The number of events the checkpoint moved past (events the projection has no handler for included).</returns>
+    /// <returns>
+    /// The number of events of the types the projection handles that it applied (or recorded as dead letters); events of
+    /// other types are passed without being read and are not counted.
+    /// </returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     /// <exception cref="InvalidOperationException">No catch-up projection has that name, or the context has unsaved changes.</exception>
-    /// <exception cref="ProjectionFailedException">A handler failed; the failing batch is not saved and the checkpoint stays before it.</exception>
+    /// <exception cref="ProjectionFailedException">
+    /// A handler failed, or an event of a type the projection handles cannot be read, under <see cref="ProjectionErrorPolicy.Stop"/>;
+    /// the failing batch is not saved and the checkpoint stays before it.
+    /// </exception>
+    /// <exception cref="CheckpointTransactionIdException">Stored transaction ids are above the database's counter (a restore into another cluster).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public Task<long> CatchUpAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -78,10 +85,53 @@ public sealed class ProjectionRunner
     /// <returns>The checkpoint, the number of committed events after it and the age of the oldest of them.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
     /// <exception cref="InvalidOperationException">No catch-up projection has that name.</exception>
+    /// <exception cref="CheckpointTransactionIdException">Stored transaction ids are above the database's counter (a restore into another cluster).</exception>
     public Task<ProjectionLag> GetLagAsync(string name, CancellationToken cancellationToken = default)
     {
         var projection = Find(name);
-        return ProjectionCatchUp.GetLagAsync(_context, projection.Name, _options.TimeProvider, cancellationToken);
+        return ProjectionLagReader.ReadAsync(_context, projection, _options.Registry, _options.TimeProvider, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies again the events the projection recorded as dead letters (<see cref="ProjectionErrorPolicy.DeadLetter"/>),
+    /// in commit order, for example once the handler is fixed. Those that succeed are removed; those that fail again
+    /// stay, with the new error and one more attempt. All of it is saved in one SaveChanges.
+    /// </summary>
+    /// <param name="name">The catch-up projection's name.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The number of dead letters applied and removed.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    /// <exception cref="InvalidOperationException">No catch-up projection has that name, or the context has unsaved changes.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<int> ReplayDeadLettersAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var projection = Find(name);
+        ThrowIfUnsavedChanges();
+        return ProjectionCatchUp.ReplayDeadLettersAsync(_context, projection, cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves the projection's checkpoint to just after the event stored at <paramref name="globalPosition"/> (0: the
+    /// start), with that event's stored transaction id, so that the next catch-up applies the events after it. Part of the
+    /// rebase procedure after the store was restored or replicated into another cluster
+    /// (<see cref="CheckpointTransactionIdException"/>); also a way to skip a projection past history on purpose. The read
+    /// model is not changed.
+    /// </summary>
+    /// <param name="name">The catch-up projection's name.</param>
+    /// <param name="globalPosition">The position of the last event the read model already reflects, or 0.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The new checkpoint.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="globalPosition"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No catch-up projection has that name, the context has unsaved changes, or no event is stored at <paramref name="globalPosition"/>.
+    /// </exception>
+    public Task<GlobalCheckpoint> RebaseCheckpointAsync(string name, long globalPosition, CancellationToken cancellationToken = default)
+    {
+        var projection = Find(name);
+        ArgumentOutOfRangeException.ThrowIfNegative(globalPosition);
+        ThrowIfUnsavedChanges();
+        return ProjectionCatchUp.RebaseAsync(_context, projection, globalPosition, cancellationToken);
     }
 
     private Projection Find(string name)

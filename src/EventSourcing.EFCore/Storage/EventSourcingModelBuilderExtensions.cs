@@ -97,6 +97,25 @@ public static class EventSourcingModelBuilderExtensions
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         });
 
+        // One row per event a projection skipped under ProjectionErrorPolicy.DeadLetter, written in the batch's save.
+        modelBuilder.Entity<ProjectionDeadLetter>(e =>
+        {
+            e.ToTable(options.DeadLettersTable, options.Schema);
+            e.HasKey(x => new { x.Projection, x.GlobalPosition }).HasName("pk_" + options.DeadLettersTable);
+            e.Property(x => x.Projection).HasColumnName("projection").HasMaxLength(Projection.MaxNameLength).ValueGeneratedNever();
+            e.Property(x => x.GlobalPosition).HasColumnName("global_position").ValueGeneratedNever();
+            e.Property(x => x.TransactionId).HasColumnName("tx_id");
+            e.Property(x => x.StreamType).HasColumnName("stream_type").HasMaxLength(StreamId.MaxLength).IsRequired();
+            e.Property(x => x.StreamId).HasColumnName("stream_id").HasMaxLength(StreamId.MaxLength).IsRequired();
+            e.Property(x => x.Version).HasColumnName("version");
+            e.Property(x => x.EventId).HasColumnName("event_id");
+            e.Property(x => x.EventType).HasColumnName("event_type").HasMaxLength(EventTypeName.MaxLength).IsRequired();
+            e.Property(x => x.ErrorType).HasColumnName("error_type").IsRequired();
+            e.Property(x => x.Error).HasColumnName("error").IsRequired();
+            e.Property(x => x.Attempts).HasColumnName("attempts");
+            e.Property(x => x.FailedAt).HasColumnName("failed_at");
+        });
+
         OutboxModel.Configure(modelBuilder, options);
         return modelBuilder;
     }

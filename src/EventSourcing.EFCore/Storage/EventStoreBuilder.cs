@@ -57,6 +57,19 @@ public sealed class EventStoreBuilder
         return this;
     }
 
+    internal string DeadLettersTable { get; private set; } = "es_projection_dead_letters";
+
+    /// <summary>Sets the table of the events catch-up projections skipped (default <c>es_projection_dead_letters</c>).</summary>
+    /// <param name="name">The table name.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public EventStoreBuilder ToProjectionDeadLettersTable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        DeadLettersTable = name;
+        return this;
+    }
+
     internal string OutboxTable { get; private set; } = "es_outbox";
 
     /// <summary>Names the outbox table (default <c>es_outbox</c>).</summary>

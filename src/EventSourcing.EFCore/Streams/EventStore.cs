@@ -102,7 +102,7 @@ public sealed class EventStore
     /// <exception cref="ArgumentException"><paramref name="streamId"/> is default.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A version is negative, or <paramref name="toVersion"/> is below <paramref name="fromVersion"/>.</exception>
     /// <exception cref="EventStoreCorruptionException">A stored event does not belong where it was found.</exception>
-    /// <exception cref="UnknownEventTypeException">A stored event's type name is not registered.</exception>
+    /// <exception cref="EventDeserializationException">A stored event's type name is not registered, or its payload or metadata does not deserialize.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadStreamAsync(
         StreamId streamId, long fromVersion = 1, long? toVersion = null, CancellationToken cancellationToken = default)
     {
@@ -126,7 +126,7 @@ public sealed class EventStore
     /// <param name="cancellationToken">A token to cancel the read.</param>
     /// <returns>The events in commit order.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is below 1.</exception>
-    /// <exception cref="UnknownEventTypeException">A stored event's type name is not registered.</exception>
+    /// <exception cref="EventDeserializationException">A stored event's type name is not registered, or its payload or metadata does not deserialize.</exception>
     public IAsyncEnumerable<RecordedEvent> ReadAllAsync(
         GlobalCheckpoint checkpoint, int batchSize = 1000, CancellationToken cancellationToken = default)
     {
@@ -158,7 +158,7 @@ public sealed class EventStore
     /// <returns>The folded state; <paramref name="seed"/> when the stream has no events.</returns>
     /// <exception cref="ArgumentException"><paramref name="streamId"/> is default.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="fold"/> is null.</exception>
-    /// <exception cref="UnknownEventTypeException">A stored event's type name is not registered.</exception>
+    /// <exception cref="EventDeserializationException">A stored event's type name is not registered, or its payload or metadata does not deserialize.</exception>
     public async Task<TState> AggregateStreamAsync<TState>(
         StreamId streamId, TState seed, Func<TState, RecordedEvent, TState> fold, CancellationToken cancellationToken = default)
     {

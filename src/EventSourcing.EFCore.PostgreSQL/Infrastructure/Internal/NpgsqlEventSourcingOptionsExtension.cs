@@ -2,8 +2,10 @@ using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Infrastructure;
 using EventSourcing.EFCore.OutboxInternal;
 using EventSourcing.EFCore.PostgreSQL.Diagnostics.Internal;
+using EventSourcing.EFCore.Projections.Internal;
 using EventSourcing.EFCore.PostgreSQL.OutboxInternal;
 using EventSourcing.EFCore.PostgreSQL.ProviderInternals;
+using EventSourcing.EFCore.PostgreSQL.Projections.Internal;
 using EventSourcing.EFCore.PostgreSQL.Storage.Internal;
 using EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 using EventSourcing.EFCore.Streams.Internal;
@@ -52,6 +54,7 @@ internal sealed class NpgsqlEventSourcingOptionsExtension : IDbContextOptionsExt
         services.Replace(ServiceDescriptor.Singleton<IMigrationsAnnotationProvider, NpgsqlEventStoreMigrationsAnnotationProvider>());
         services.AddSingleton<IConventionSetPlugin, NpgsqlEventStoreConventionSetPlugin>();
         services.Replace(ServiceDescriptor.Singleton<IOutboxBackend, NpgsqlOutboxBackend>());
+        services.Replace(ServiceDescriptor.Singleton<IProjectionBackend, NpgsqlProjectionBackend>());
         services.Replace(ServiceDescriptor.Scoped<IModificationCommandBatchFactory, NpgsqlEventStoreBatchFactory>());
         services.AddSingleton<IInterceptor, NpgsqlPreparingInterceptor>();
     }

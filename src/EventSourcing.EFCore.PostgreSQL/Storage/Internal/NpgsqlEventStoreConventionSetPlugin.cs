@@ -55,5 +55,7 @@ internal sealed class NpgsqlEventStoreConvention : IModelFinalizingConvention
         // Projection checkpoints store the same (tx_id, position) pair as the events.
         modelBuilder.Metadata.FindEntityType(typeof(ProjectionCheckpoint))?
             .FindProperty(nameof(ProjectionCheckpoint.TransactionId))!.Builder.HasColumnType("xid8");
+        modelBuilder.Metadata.FindEntityType(typeof(ProjectionDeadLetter))?
+            .FindProperty(nameof(ProjectionDeadLetter.TransactionId))!.Builder.HasColumnType("xid8");
     }
 }

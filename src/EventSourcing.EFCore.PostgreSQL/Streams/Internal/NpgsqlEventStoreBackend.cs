@@ -164,6 +164,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         return connection.CloneWith(connection.ConnectionString);
     }
 
+    public Task BeginReadAsync(DbContext context, CancellationToken cancellationToken) => context.Database.OpenConnectionAsync(cancellationToken);
+
+    public Task EndReadAsync(DbContext context) => context.Database.CloseConnectionAsync();
+
     public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
     {
@@ -231,7 +235,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             await using var readerScope = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (!onRow(new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt32(4))))
+                if (!onRow(new ReplayRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt32(4), reader.GetInt64(5))))
                 {
                     break;
                 }
@@ -249,14 +253,15 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         var c = model.Columns;
         string Q(string column) => helper.DelimitIdentifier(column);
         return $"""
-            SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.Payload)}, {Q(c.CreatedAt)}, {Q(c.EventVersion)}
+            SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.Payload)}, {Q(c.CreatedAt)}, {Q(c.EventVersion)}, {Q(c.GlobalPosition)}
               FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
              WHERE {Q(c.StreamType)} = $1 AND {Q(c.StreamId)} = $2 AND {Q(c.Sequence)} >= $3 AND {Q(c.Sequence)} <= $4
              ORDER BY {Q(c.Sequence)}
             """;
     }
 
-    private static EventRow ReadRow(DbDataReader reader)
+    /// <summary>Reads a row selected with <see cref="EventRowColumns"/>.</summary>
+    internal static EventRow ReadRow(DbDataReader reader)
     {
         var e = new StoredEvent
         {
@@ -274,6 +279,15 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         return new EventRow(e, reader.GetFieldValue<ulong>(10));
     }
 
+    /// <summary>The select list <see cref="ReadRow"/> reads.</summary>
+    internal static string EventRowColumns(ISqlGenerationHelper helper, EventStoreModel model)
+    {
+        var c = model.Columns;
+        string Q(string column) => helper.DelimitIdentifier(column);
+        return $"{Q(c.GlobalPosition)}, {Q(c.StreamType)}, {Q(c.StreamId)}, {Q(c.Sequence)}, {Q(c.EventId)}, {Q(c.EventType)}, "
+               + $"{Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.Metadata)}, {Q(c.CreatedAt)}, {Q(NpgsqlEventStoreSchema.TransactionIdColumn)}";
+    }
+
     private static string ReadAllSql(DbContext context, EventStoreModel model)
     {
         var helper = context.GetService<ISqlGenerationHelper>();
@@ -281,8 +295,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         string Q(string column) => helper.DelimitIdentifier(column);
         var tx = Q(NpgsqlEventStoreSchema.TransactionIdColumn);
         return $"""
-            SELECT {Q(c.GlobalPosition)}, {Q(c.StreamType)}, {Q(c.StreamId)}, {Q(c.Sequence)}, {Q(c.EventId)}, {Q(c.EventType)},
-                   {Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.Metadata)}, {Q(c.CreatedAt)}, {tx}
+            SELECT {EventRowColumns(helper, model)}
               FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
              WHERE {tx} < pg_snapshot_xmin(pg_current_snapshot())
                AND ({tx}, {Q(c.GlobalPosition)}) > (@tx, @position)

@@ -50,7 +50,7 @@ internal static partial class Log
         Message = "Running catch-up projections {Projections} of {Context}.")]
     public static partial void ProjectionHostStarted(ILogger logger, string projections, string context);
 
-    [LoggerMessage(EventId = 470050, EventName = "EventSourcing.ObsoleteEventRead", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 470055, EventName = "EventSourcing.ObsoleteEventRead", Level = LogLevel.Debug,
         Message = "Event {StreamId}@{Version} has type {EventType} (version {EventTypeVersion}), declared obsolete: aggregates, projections and live folds skip it; read stream and read-all return it as an ObsoleteEvent.")]
     public static partial void ObsoleteEventRead(this ILogger logger, StreamId streamId, long version, string eventType, int eventTypeVersion);
 
@@ -61,4 +61,26 @@ internal static partial class Log
     [LoggerMessage(EventId = 470041, EventName = "EventSourcing.ImportSkippedWritePath", Level = LogLevel.Warning,
         Message = "Imported {EventCount} events without the save features that apply to them (first: {Feature}), as asked with ImportWritePathFeatures.Skip.")]
     public static partial void ImportSkippedWritePath(this ILogger logger, long eventCount, string feature);
+
+    [LoggerMessage(EventId = 470050, EventName = "EventSourcing.ProjectionEventDeadLettered", Level = LogLevel.Warning,
+        Message = "Projection {Projection} skipped event {StreamId}@{Version} (type '{EventType}', position {GlobalPosition}) and recorded it as a dead letter.")]
+    public static partial void ProjectionEventDeadLettered(
+        this ILogger logger, Exception exception, string projection, StreamId streamId, long version, string eventType, long globalPosition);
+
+    [LoggerMessage(EventId = 470051, EventName = "EventSourcing.ProjectionDeadLettersReplayed", Level = LogLevel.Information,
+        Message = "Projection {Projection} replayed its dead letters: {Applied} applied and removed, {Failed} failed again.")]
+    public static partial void ProjectionDeadLettersReplayed(this ILogger logger, string projection, int applied, int failed);
+
+    [LoggerMessage(EventId = 470052, EventName = "EventSourcing.SnapshotRefused", Level = LogLevel.Warning,
+        Message = "Did not store the snapshot of stream {StreamId} at version {Version}: the {AggregateType} state does not read back the same ({Difference}). "
+                  + "Snapshots of {AggregateType} that do not round-trip are refused (logged once per type); loads replay the events, and the aggregate's saves are not affected.")]
+    public static partial void SnapshotRefused(this ILogger logger, StreamId streamId, long version, string aggregateType, string difference);
+
+    [LoggerMessage(EventId = 470054, EventName = "EventSourcing.ProjectionCheckpointRebased", Level = LogLevel.Information,
+        Message = "Projection {Projection} was rebased: its checkpoint is now {Checkpoint}.")]
+    public static partial void ProjectionCheckpointRebased(this ILogger logger, string projection, GlobalCheckpoint checkpoint);
+
+    [LoggerMessage(EventId = 470053, EventName = "EventSourcing.ReadHorizonHeldBack", Level = LogLevel.Warning,
+        Message = "Projection {Projection} is held back: committed events wait behind transaction {TransactionId} (pid {ProcessId}, database {Database}, application {ApplicationName}, state {State}), open for {TransactionAge}. Read-all returns nothing committed after it until it ends.")]
+    public static partial void ReadHorizonHeldBack(this ILogger logger, string projection, ulong transactionId, int? processId, string? database, string? applicationName, string? state, TimeSpan transactionAge);
 }

@@ -103,8 +103,26 @@ internal static class Messages
     public static string WrongStream(StreamId expected, StreamId found, long position)
         => $"Reading stream '{expected}' returned the event at position {position}, which belongs to stream '{found}'.";
 
-    public static string UnreadablePayload(StreamId streamId, long version, string type, string reason)
-        => $"The event at version {version} of stream '{streamId}' (type '{type}') cannot be read: {reason}";
+    public static string UnreadableEvent(StreamId streamId, long version, long position, string type, string reason)
+        => $"The event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
+
+    public static string UnreadableMetadata(StreamId streamId, long version, long position, string type, string reason)
+        => $"The metadata of the event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
+
+    public static string EventContractProblem(Type eventType, string name, string path, string reason)
+        => $"{eventType.FullName} ('{name}'), member {path}: {reason}.";
+
+    public static string EventContractsBroken(IReadOnlyList<string> problems)
+        => "Registered event types cannot round-trip through the JSON serializer options; events of these types would be written and then read back "
+           + "wrong or not at all:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p));
+
+    public static string CheckpointTransactionIdAhead(string projection, GlobalCheckpoint checkpoint, ulong highest, ulong next)
+        => $"Projection '{projection}' cannot read the store: a stored transaction id ({highest}) is not below the database's next transaction id ({next}); "
+           + $"its checkpoint is {checkpoint}. The store was restored or replicated into another cluster, and new events would be ordered before the old ones. "
+           + "Rebase the stored transaction ids and the checkpoints (RebaseCheckpointAsync) as the projections documentation describes.";
+
+    public static string RebasePositionNotFound(string projection, long position)
+        => $"Cannot rebase projection '{projection}' to global position {position}: no event is stored at that position.";
 
     public static string AppendNotSaved(StreamId streamId) => $"SaveChanges completed without writing the batch for stream '{streamId}'.";
 
@@ -183,6 +201,14 @@ internal static class Messages
     public const string ProjectionContextHasChanges =
         "Catching up or rebuilding a projection saves the context it runs on, which has unsaved changes or staged events. "
         + "Save them first, or use a separate context for projections.";
+
+    public static string ProjectionCannotRead(string projection, EventDeserializationException inner, GlobalCheckpoint checkpoint)
+        => $"Projection '{projection}' cannot read event {inner.StreamId}@{inner.Version} (type '{inner.EventType}', position {inner.GlobalPosition}), "
+           + $"a type it handles; its checkpoint stays at {checkpoint}. Fix the event type or its stored row, or set the projection's "
+           + $"ErrorPolicy to DeadLetter to record such events and carry on. {inner.InnerException?.GetType().Name}: {inner.InnerException?.Message}";
+
+    public static string DeadLetterEventMissing(string projection, long position)
+        => $"The event at global position {position}, dead-lettered by projection '{projection}', is no longer stored.";
 
     public static string ProjectionFailed(string projection, RecordedEvent envelope, GlobalCheckpoint? checkpoint, Exception inner)
         => $"Projection '{projection}' failed on event {envelope.StreamId}@{envelope.Version} (type '{envelope.EventType}', "

@@ -125,11 +125,19 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
         services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
         services.AddSingleton<Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure.IConventionSetPlugin, Storage.Internal.EventSourcingConventionSetPlugin>();
+        services.TryAddSingleton<IProjectionBackend, InMemoryProjectionBackend>();
     }
+
+    /// <summary>
+    /// Builds the registry and checks the event types' contracts (<see cref="EventContracts"/>): a name clash or an event
+    /// type that cannot round-trip throws <see cref="InvalidOperationException"/>. Called when the options are configured
+    /// and again when EF validates them.
+    /// </summary>
+    public void ValidateEventTypes() => EventContracts.Validate(Registry, Serializer.Options);
 
     public void Validate(IDbContextOptions options)
     {
-        _ = Registry;
+        ValidateEventTypes();
         _ = Upcasting;
         if (MaxEventSize < 1)
         {

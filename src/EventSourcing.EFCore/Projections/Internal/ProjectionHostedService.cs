@@ -44,7 +44,7 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
         var idle = options.MinPollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
-            ProjectionCatchUp.BatchResult batch;
+            ProjectionBatchResult batch;
             try
             {
                 var lease = await ContextLease.CreateAsync(services, stoppingToken).ConfigureAwait(false);

@@ -10,7 +10,7 @@ internal sealed class EventSerializer
 {
     private static readonly JsonSerializerOptions MetadataOptions = new();
 
-    public EventSerializer(JsonSerializerOptions options) => Options = options;
+    public EventSerializer(JsonSerializerOptions options) => Options = ReadingAnyKeyOrder(options);
 
     public JsonSerializerOptions Options { get; }
 
@@ -19,6 +19,14 @@ internal sealed class EventSerializer
     public object Deserialize(string payload, Type type)
         => JsonSerializer.Deserialize(payload, type, Options)
            ?? throw new JsonException("The payload is the JSON literal null.");
+
+    /// <summary>
+    /// Returns <paramref name="options"/> (a copy, when they say otherwise) with
+    /// <see cref="JsonSerializerOptions.AllowOutOfOrderMetadataProperties"/> on: PostgreSQL's <c>jsonb</c> stores object keys
+    /// in its own order, so a polymorphic member's <c>$type</c> is not always first when the JSON is read back.
+    /// </summary>
+    public static JsonSerializerOptions ReadingAnyKeyOrder(JsonSerializerOptions options)
+        => options.AllowOutOfOrderMetadataProperties ? options : new JsonSerializerOptions(options) { AllowOutOfOrderMetadataProperties = true };
 
     public static int Utf8Length(string json) => Encoding.UTF8.GetByteCount(json);
 

@@ -24,7 +24,11 @@ internal sealed class SnapshotSerializer
         var inner = baseOptions.TypeInfoResolver is { } user
             ? JsonTypeInfoResolver.Combine(user, new DefaultJsonTypeInfoResolver())
             : new DefaultJsonTypeInfoResolver();
-        _options = new JsonSerializerOptions(baseOptions) { TypeInfoResolver = new AggregateStateResolver(inner) };
+        _options = new JsonSerializerOptions(baseOptions)
+        {
+            TypeInfoResolver = new AggregateStateResolver(inner),
+            AllowOutOfOrderMetadataProperties = true, // jsonb reorders keys (see EventSerializer.ReadingAnyKeyOrder)
+        };
         _options.MakeReadOnly();
     }
 

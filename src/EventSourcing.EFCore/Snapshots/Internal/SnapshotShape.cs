@@ -9,7 +9,8 @@ namespace EventSourcing.EFCore.Snapshots.Internal;
 /// <summary>
 /// What a snapshot of an aggregate type holds: every instance field of the aggregate's own classes (private ones and
 /// auto-property backing fields included, <see cref="NonSerializedAttribute"/> fields left out) plus the id, the type's
-/// <see cref="SnapshotVersionAttribute"/> and a fingerprint of the field names and types. Computed once per type.
+/// <see cref="SnapshotVersionAttribute"/> and a fingerprint of the field names and types, nested types of the
+/// application included (their fields, recursively, and polymorphic derived types). Computed once per type.
 /// </summary>
 internal sealed class SnapshotShape
 {
@@ -20,8 +21,12 @@ internal sealed class SnapshotShape
         AggregateType = aggregateType;
         SchemaVersion = aggregateType.GetCustomAttribute<SnapshotVersionAttribute>(inherit: false)?.Version ?? 1;
         Fields = CollectFields(aggregateType);
-        Fingerprint = ComputeFingerprint(Fields);
+        Description = Describe(Fields);
+        Fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Description)))[..16];
     }
+
+    /// <summary>Gets the text the fingerprint hashes: the fields' names and types, then the fields of the nested types.</summary>
+    public string Description { get; }
 
     public Type AggregateType { get; }
 
@@ -88,10 +93,88 @@ internal sealed class SnapshotShape
             ? field.Name[1..end]
             : field.Name;
 
-    private static string ComputeFingerprint(IEnumerable<SnapshotField> fields)
+    private static string Describe(IReadOnlyList<SnapshotField> fields)
     {
         var shape = string.Join('\n', fields.Select(f => f.Name + ":" + TypeName(f.Field.FieldType)).Order(StringComparer.Ordinal));
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..16];
+        var nested = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var field in fields)
+        {
+            DescribeNested(field.Field.FieldType, nested);
+        }
+
+        foreach (var (name, members) in nested)
+        {
+            shape += "\n" + name + "{" + members + "}";
+        }
+
+        return shape;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="described"/> the fields (names and types) of every type of the application that
+    /// <paramref name="type"/> holds: its own fields, generic arguments, array elements and polymorphic derived types,
+    /// recursively, so that a change inside a nested type changes the fingerprint too.
+    /// </summary>
+    private static void DescribeNested(Type type, SortedDictionary<string, string> described)
+    {
+        if (type.IsArray)
+        {
+            DescribeNested(type.GetElementType()!, described);
+            return;
+        }
+
+        if (type.IsGenericType)
+        {
+            foreach (var argument in type.GetGenericArguments())
+            {
+                DescribeNested(argument, described);
+            }
+        }
+
+        // The runtime's own types (string, decimal, List<T>, ValueTuple …) are named by TypeName already.
+        if (type.IsPrimitive || type.Assembly == typeof(object).Assembly
+            || type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        var name = TypeName(type);
+        if (described.ContainsKey(name))
+        {
+            return;
+        }
+
+        if (type.IsEnum)
+        {
+            described[name] = string.Join(",", Enum.GetNames(type));
+            return;
+        }
+
+        described[name] = ""; // marks it while its members are described (recursive types)
+        const BindingFlags instance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+        var members = new List<string>();
+        for (var t = type; t is not null && t != typeof(object) && t != typeof(ValueType); t = t.BaseType)
+        {
+            foreach (var field in t.GetFields(instance))
+            {
+                if (field.IsDefined(typeof(NonSerializedAttribute)))
+                {
+                    continue;
+                }
+
+                members.Add(FieldName(field) + ":" + TypeName(field.FieldType));
+                DescribeNested(field.FieldType, described);
+            }
+        }
+
+        foreach (var derived in type.GetCustomAttributes<System.Text.Json.Serialization.JsonDerivedTypeAttribute>(inherit: false))
+        {
+            members.Add("derived:" + TypeName(derived.DerivedType) + "=" + derived.TypeDiscriminator);
+            DescribeNested(derived.DerivedType, described);
+        }
+
+        members.Sort(StringComparer.Ordinal);
+        described[name] = string.Join(",", members);
     }
 
     /// <summary>A type's name without assembly versions, so a runtime upgrade does not change fingerprints.</summary>

@@ -92,6 +92,11 @@ internal static class SnapshotWriter
                 throw new InvalidOperationException(Messages.SnapshotNotSerializable(candidate.StreamId, type, ex.Message), ex);
             }
 
+            if (SnapshotRoundTrip.Refuse(context, options.SnapshotSerializer, candidate, state))
+            {
+                continue; // lossy: not stored (logged once per aggregate type); the aggregate's events are saved as usual
+            }
+
             rows.Add((candidate, new StoredSnapshot
             {
                 StreamType = candidate.StreamId.Type,

@@ -23,7 +23,7 @@ internal sealed class CompiledEventQueries
     {
     }
 
-    /// <summary>Gets the rows a replay needs (sequence, type name, payload, time, type version) of one stream's version range, streamed in version order.</summary>
+    /// <summary>Gets the rows a replay needs (sequence, type name, payload, time, type version, position) of one stream's version range, streamed in version order.</summary>
     public Func<DbContext, string, string, long, long, IAsyncEnumerable<ReplayRow>> StreamForReplay { get; } =
         EF.CompileAsyncQuery((DbContext context, string type, string id, long from, long to) =>
             context.Set<StoredEvent>()
@@ -31,7 +31,7 @@ internal sealed class CompiledEventQueries
                 .TagWith(PreparableTag)
                 .Where(e => e.StreamType == type && e.StreamId == id && e.Sequence >= from && e.Sequence <= to)
                 .OrderBy(e => e.Sequence)
-                .Select(e => new ReplayRow(e.Sequence, e.EventType, e.Payload, e.CreatedAt, e.EventVersion)));
+                .Select(e => new ReplayRow(e.Sequence, e.EventType, e.Payload, e.CreatedAt, e.EventVersion, e.GlobalPosition)));
 
     /// <summary>Runs <see cref="StreamForReplay"/> for <paramref name="context"/>'s model, handing each row to <paramref name="onRow"/> until it returns false.</summary>
     public static async Task ReplayAsync(
@@ -52,7 +52,7 @@ internal sealed class CompiledEventQueries
 }
 
 /// <summary>What replaying an aggregate reads of one stored event.</summary>
-internal readonly record struct ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt, int EventVersion);
+internal readonly record struct ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt, int EventVersion, long GlobalPosition);
 
 /// <summary>A deserialized event for replay: its version, data and time (no envelope).</summary>
 internal readonly record struct ReplayEvent(long Version, object Data, DateTimeOffset Timestamp);

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Infrastructure;
@@ -73,22 +72,13 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         {
             if (row.Sequence != next)
             {
-                throw new EventStoreCorruptionException(streamId, null, Messages.StreamGap(streamId, next, row.Sequence));
+                throw new EventStoreCorruptionException(streamId, row.GlobalPosition, Messages.StreamGap(streamId, next, row.Sequence));
             }
 
-            object data;
-            try
+            var (payload, data) = StoredEventDecoder.Data(_options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Payload);
+            if (payload.IsObsolete)
             {
-                var payload = _options.Upcasting.Upcast(streamId, row.Sequence, row.EventType, row.EventVersion, row.Payload);
-                data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
-                if (payload.IsObsolete)
-                {
-                    EventSourcingLoggers.Of(context).Streams.ObsoleteEventRead(streamId, row.Sequence, row.EventType, row.EventVersion);
-                }
-            }
-            catch (JsonException ex)
-            {
-                throw new EventStoreCorruptionException(streamId, null, Messages.UnreadablePayload(streamId, row.Sequence, row.EventType, ex.Message), ex);
+                EventSourcingLoggers.Of(context).Streams.ObsoleteEventRead(streamId, row.Sequence, row.EventType, row.EventVersion);
             }
 
             next++;
@@ -103,12 +93,8 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         var after = checkpoint;
 
         // Keep the connection open from the first page to the last (not one pooled open and reset per page).
-        var database = Context.Database;
-        var relational = database.IsRelational();
-        if (relational)
-        {
-            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        }
+        var context = Context;
+        await backend.BeginReadAsync(context, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -129,10 +115,7 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         }
         finally
         {
-            if (relational)
-            {
-                await database.CloseConnectionAsync().ConfigureAwait(false);
-            }
+            await backend.EndReadAsync(context).ConfigureAwait(false);
         }
     }
 
@@ -148,42 +131,12 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
 
     private RecordedEvent ToRecordedEvent(EventRow row, StreamId? expectedStream)
     {
-        var e = row.Event;
-        StreamId streamId;
-        try
+        var recorded = StoredEventDecoder.Event(_options, row, expectedStream);
+        if (recorded.IsObsolete)
         {
-            streamId = new StreamId(e.StreamType, e.StreamId);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new EventStoreCorruptionException(default, e.GlobalPosition, Messages.UnreadableEnvelope(e.GlobalPosition, ex.Message), ex);
+            EventSourcingLoggers.Of(Context).Streams.ObsoleteEventRead(recorded.StreamId, recorded.Version, recorded.StoredEventType, recorded.EventTypeVersion);
         }
 
-        if (expectedStream is { } expected && expected != streamId)
-        {
-            throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
-        }
-
-        UpcastPayload payload;
-        object data;
-        IReadOnlyDictionary<string, string> metadata;
-        try
-        {
-            payload = _options.Upcasting.Upcast(streamId, e.Sequence, e.EventType, e.EventVersion, e.Payload);
-            data = payload.Data ?? _options.Serializer.Deserialize(payload.Json!, payload.ClrType);
-            metadata = _options.Upcasting.ReadMetadata(e.Metadata);
-            if (payload.IsObsolete)
-            {
-                EventSourcingLoggers.Of(Context).Streams.ObsoleteEventRead(streamId, e.Sequence, e.EventType, e.EventVersion);
-            }
-        }
-        catch (JsonException ex)
-        {
-            throw new EventStoreCorruptionException(streamId, e.GlobalPosition, Messages.UnreadablePayload(streamId, e.Sequence, e.EventType, ex.Message), ex);
-        }
-
-        return new RecordedEvent(
-            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, payload.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime(),
-            e.EventType, payload.ReceivedVersion);
+        return recorded;
     }
 }

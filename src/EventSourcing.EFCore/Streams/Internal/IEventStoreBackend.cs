@@ -60,6 +60,15 @@ internal interface IEventStoreBackend
         DbContext context, EventStoreModel model, StreamId streamId, long fromVersion, long toVersion, Func<ReplayRow, bool> onRow, CancellationToken cancellationToken)
         => CompiledEventQueries.ReplayAsync(context, streamId, fromVersion, toVersion, onRow, cancellationToken);
 
+    /// <summary>
+    /// Prepares the context for the pages of one read-all (on a relational database, opens its connection so that the
+    /// pages share one physical connection). Default: nothing to prepare.
+    /// </summary>
+    Task BeginReadAsync(DbContext context, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Ends what <see cref="BeginReadAsync"/> began. Default: nothing to end.</summary>
+    Task EndReadAsync(DbContext context) => Task.CompletedTask;
+
     /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
     Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
         DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken);

@@ -1,0 +1,154 @@
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.Serialization.Internal;
+using EventSourcing.EFCore.Storage.Internal;
+using EventSourcing.EFCore.Storage;
+using EventSourcing.EFCore.Streams.Internal;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace EventSourcing.EFCore.Projections.Internal;
+
+/// <summary>
+/// One batch of a catch-up projection, run inside <see cref="IProjectionBackend.RunExclusiveAsync{T}"/>: read the events
+/// of the types the projection handles after the committed checkpoint (other types are never read), take hold of the
+/// checkpoint row, apply the events and save the read-model changes, the dead letters and the new checkpoint in one
+/// SaveChanges (a fresh change tracker per batch). A runner that finds the checkpoint moved discards its batch and reads
+/// again. An event that fails stops the batch (<see cref="ProjectionErrorPolicy.Stop"/>) or is recorded as a
+/// <see cref="ProjectionDeadLetter"/> (<see cref="ProjectionErrorPolicy.DeadLetter"/>): the batch is then applied again
+/// from a clean change tracker without it, so none of its changes are saved.
+/// </summary>
+internal static class ProjectionBatch
+{
+    public static async Task<ProjectionBatchResult> RunAsync(DbContext context, Projection projection, int batchSize, CancellationToken cancellationToken)
+    {
+        var name = projection.Name;
+        context.ChangeTracker.Clear();
+        var stored = await context.Set<ProjectionCheckpoint>()
+            .AsNoTracking()
+            .FirstAsync(c => c.Projection == name, cancellationToken)
+            .ConfigureAwait(false);
+        var from = new GlobalCheckpoint(stored.TransactionId, stored.Position);
+        var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
+        var backend = context.GetService<IProjectionBackend>();
+
+        // Read before locking: on PostgreSQL a row lock gives the transaction an id, which would hold back its own
+        // read-all horizon.
+        var model = EventStoreModel.Get(context.Model);
+        await backend.VerifyTransactionIdsAsync(context, model, name, from, cancellationToken).ConfigureAwait(false);
+        var types = ProjectionEventTypes.Of(projection, options.Registry);
+        var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
+        if (!page.Full)
+        {
+            await ReadHorizonWatch.CheckAsync(context, backend, model, name, page.End, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (page.End == from)
+        {
+            return new ProjectionBatchResult(0, ReachedEnd: true);
+        }
+
+        var logger = EventSourcingLoggers.Of(context).Projections;
+        var checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        if (checkpoint.Position != from.Position || checkpoint.TransactionId != from.TransactionId)
+        {
+            logger.ProjectionRaceLost(name, from);
+            context.ChangeTracker.Clear();
+            return new ProjectionBatchResult(0, ReachedEnd: false);
+        }
+
+        var events = new List<RecordedEvent>(page.Rows.Count);
+        var failed = new Dictionary<long, (EventRow Row, Exception Error)>();
+        foreach (var row in page.Rows)
+        {
+            try
+            {
+                events.Add(StoredEventDecoder.Event(options, row));
+            }
+            catch (EventDeserializationException ex)
+            {
+                if (projection.ErrorPolicy == ProjectionErrorPolicy.Stop)
+                {
+                    context.ChangeTracker.Clear();
+                    throw new ProjectionFailedException(name, row.Event.EventId, from, ex);
+                }
+
+                failed.Add(row.Event.GlobalPosition, (row, ex));
+            }
+        }
+
+        while (await ApplyAsync(context, projection, events, failed, cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            context.ChangeTracker.Clear();
+            if (projection.ErrorPolicy == ProjectionErrorPolicy.Stop)
+            {
+                throw new ProjectionFailedException(name, failure.Event, from, failure.Error);
+            }
+
+            var row = page.Rows.First(r => r.Event.GlobalPosition == failure.Event.GlobalPosition);
+            failed.Add(row.Event.GlobalPosition, (row, failure.Error));
+            checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = ProjectionCheckpoints.Clock(context).GetUtcNow();
+        foreach (var (row, error) in failed.Values)
+        {
+            context.Add(ProjectionDeadLetters.Create(name, row, error, now));
+        }
+
+        checkpoint.Position = page.End.Position;
+        checkpoint.TransactionId = page.End.TransactionId;
+        checkpoint.UpdatedAt = now;
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbUpdateConcurrencyException ex) when (ex.Entries.Any(e => e.Entity is ProjectionCheckpoint))
+        {
+            logger.ProjectionRaceLost(name, from);
+            context.ChangeTracker.Clear();
+            return new ProjectionBatchResult(0, ReachedEnd: false);
+        }
+        finally
+        {
+            context.ChangeTracker.Clear();
+        }
+
+        foreach (var (row, error) in failed.Values)
+        {
+            var e = row.Event;
+            logger.ProjectionEventDeadLettered(error, name, new StreamId(e.StreamType, e.StreamId), e.Sequence, e.EventType, e.GlobalPosition);
+        }
+
+        logger.ProjectionBatchApplied(name, page.Rows.Count, page.End);
+        return new ProjectionBatchResult(page.Rows.Count, ReachedEnd: !page.Full);
+    }
+
+    /// <summary>Applies <paramref name="events"/> but those in <paramref name="skipped"/>; returns the first failure, if any.</summary>
+    internal static async Task<(RecordedEvent Event, Exception Error)?> ApplyAsync<TValue>(
+        DbContext context, Projection projection, List<RecordedEvent> events, Dictionary<long, TValue> skipped, CancellationToken cancellationToken)
+    {
+        foreach (var e in events)
+        {
+            if (skipped.ContainsKey(e.GlobalPosition) || !projection.Handles(e.Data.GetType()))
+            {
+                continue;
+            }
+
+            try
+            {
+                await projection.ApplyAsync(context, e, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Handed to the projection's error policy: raised as ProjectionFailedException, or recorded as a dead letter.
+                return (e, ex);
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The outcome of one batch: events of handled types passed, and whether read-all had nothing more.</summary>
+internal readonly record struct ProjectionBatchResult(int Applied, bool ReachedEnd);

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using EventSourcing.EFCore.Diagnostics.Internal;
+using EventSourcing.EFCore.Infrastructure.Internal;
+using EventSourcing.EFCore.Streams.Internal;
+
+namespace EventSourcing.EFCore.Serialization.Internal;
+
+/// <summary>
+/// Turns a stored event's type name, version, payload and metadata back into objects of the current release (through
+/// the upcasters and aliases), or raises <see cref="EventDeserializationException"/> naming the stream, version, global
+/// position and stored type name (an upcaster's own failure is an <see cref="EventUpcastException"/>).
+/// </summary>
+internal static class StoredEventDecoder
+{
+    /// <summary>Turns a stored event row into a <see cref="RecordedEvent"/>.</summary>
+    /// <exception cref="EventStoreCorruptionException">The row's stream id is invalid, or it is not of <paramref name="expectedStream"/>.</exception>
+    /// <exception cref="EventDeserializationException">The type name or version is unknown, or the payload or metadata does not deserialize.</exception>
+    public static RecordedEvent Event(EventSourcingOptionsExtension options, EventRow row, StreamId? expectedStream = null)
+    {
+        var e = row.Event;
+        StreamId streamId;
+        try
+        {
+            streamId = new StreamId(e.StreamType, e.StreamId);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new EventStoreCorruptionException(default, e.GlobalPosition, Messages.UnreadableEnvelope(e.GlobalPosition, ex.Message), ex);
+        }
+
+        if (expectedStream is { } expected && expected != streamId)
+        {
+            throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
+        }
+
+        var (payload, data) = Data(options, streamId, e.Sequence, e.GlobalPosition, e.EventType, e.EventVersion, e.Payload);
+        var metadata = Metadata(options, streamId, e.Sequence, e.GlobalPosition, e.EventType, e.Metadata);
+        return new RecordedEvent(
+            streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, payload.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime(),
+            e.EventType, payload.ReceivedVersion);
+    }
+
+    /// <summary>Reads the payload of a stored event as the current release's type (upcast where needed).</summary>
+    /// <exception cref="EventDeserializationException">The type name or version is unknown or the payload does not deserialize.</exception>
+    /// <exception cref="EventUpcastException">An upcaster failed.</exception>
+    public static (UpcastPayload Payload, object Data) Data(
+        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, int eventVersion, string json)
+    {
+        UpcastPayload payload;
+        try
+        {
+            payload = options.Upcasting.Upcast(streamId, version, eventType, eventVersion, json);
+        }
+        catch (Exception ex) when (ex is UnknownEventTypeException or JsonException)
+        {
+            throw new EventDeserializationException(
+                streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
+
+        if (payload.Data is { } upcast)
+        {
+            return (payload, upcast);
+        }
+
+        try
+        {
+            return (payload, options.Serializer.Deserialize(payload.Json!, payload.ClrType));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not a result built from a caught failure: every serializer and converter failure (JsonException,
+            // NotSupportedException, a constructor's own exception …) is raised again as the one typed exception.
+            throw new EventDeserializationException(
+                streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
+    }
+
+    /// <summary>Deserializes the metadata of a stored event (renamed keys read under their new names).</summary>
+    /// <exception cref="EventDeserializationException">The metadata is not a flat JSON object of strings.</exception>
+    public static IReadOnlyDictionary<string, string> Metadata(
+        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, string? metadata)
+    {
+        try
+        {
+            return options.Upcasting.ReadMetadata(metadata);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new EventDeserializationException(
+                streamId, version, globalPosition, eventType, Messages.UnreadableMetadata(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
+    }
+}
