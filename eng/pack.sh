@@ -34,7 +34,7 @@ awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "eng/pack.sh: dotnet pack t
 
 shopt -s nullglob
 packages=("$OUT"/*.nupkg)
-[ ${#packages[@]} -eq 3 ] || { echo "eng/pack.sh: expected 3 packages in $OUT, found ${#packages[@]}" >&2; exit 1; }
+[ ${#packages[@]} -eq 4 ] || { echo "eng/pack.sh: expected 4 packages (core, PostgreSQL, Testing, RabbitMQ) in $OUT, found ${#packages[@]}" >&2; exit 1; }
 for package in "${packages[@]}" "$OUT"/*.snupkg; do
     echo "== $(basename "$package")"
     unzip -l "$package" | awk 'NR > 3 && $4 != "" && $4 !~ /^(\[Content_Types\]\.xml|_rels\/|package\/)/ { printf "   %10s  %s\n", $1, $4 }'

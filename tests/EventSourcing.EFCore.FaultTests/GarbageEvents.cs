@@ -21,7 +21,7 @@ public sealed record CallbackSet(Func<int> Callback);
 /// <summary>A node of a payload tree: nests as deep as the generator likes, and can point back at itself (a cycle).</summary>
 public sealed class TreeNode
 {
-    public List<TreeNode> Children { get; } = [];
+    public List<TreeNode> Children { get; init; } = [];
 }
 
 /// <summary>An event type that is deliberately not registered.</summary>

@@ -208,7 +208,8 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
 
         await using (var db = CreateContext(Configure))
         {
-            Assert.That(await db.Projections().CatchUpAsync("parcel-weights"), Is.EqualTo(5));
+            // CatchUpAsync counts the events the projection reads: the four it handles, not the obsolete one it skips.
+            Assert.That(await db.Projections().CatchUpAsync("parcel-weights"), Is.EqualTo(4));
         }
 
         await AssertWeightsAsync(Configure, id);
@@ -323,11 +324,14 @@ public abstract class UpcastingTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     [Test]
-    public virtual async Task A_version_written_by_a_newer_release_fails_with_UnknownEventTypeException_naming_it()
+    public virtual async Task A_version_written_by_a_newer_release_fails_with_EventDeserializationException_naming_it()
     {
         var id = await SeedHistoryAsync(async: true);
         await using var db = CreateContext(Release2);
-        var ex = Assert.ThrowsAsync<UnknownEventTypeException>(async () => await ToListAsync(db.Events().ReadStreamAsync(StreamId.For<Parcel>(id))));
+        var read = Assert.ThrowsAsync<EventDeserializationException>(async () => await ToListAsync(db.Events().ReadStreamAsync(StreamId.For<Parcel>(id))));
+        Assert.That((read!.StreamId, read.EventType), Is.EqualTo((StreamId.For<Parcel>(id), Shipped)));
+        var ex = read.InnerException as UnknownEventTypeException;
+        Assert.That(ex, Is.Not.Null, "the cause is the unknown version");
         Assert.That((ex!.EventType, ex.Version), Is.EqualTo((Shipped, 3)));
         Assert.That(ex.Message, Does.Contain(Shipped).And.Contain("version 3"));
     }

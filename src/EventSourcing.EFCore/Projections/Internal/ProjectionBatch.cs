@@ -36,7 +36,7 @@ internal static class ProjectionBatch
         // read-all horizon.
         var model = EventStoreModel.Get(context.Model);
         await backend.VerifyTransactionIdsAsync(context, model, name, from, cancellationToken).ConfigureAwait(false);
-        var types = ProjectionEventTypes.Of(projection, options.Registry);
+        var types = ProjectionEventTypes.Of(projection, options.Registry, options.Upcasting);
         var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
         if (!page.Full)
         {

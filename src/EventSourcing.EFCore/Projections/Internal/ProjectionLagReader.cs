@@ -13,7 +13,7 @@ namespace EventSourcing.EFCore.Projections.Internal;
 internal static class ProjectionLagReader
 {
     public static async Task<ProjectionLag> ReadAsync(
-        DbContext context, Projection projection, EventTypeRegistry registry, TimeProvider clock, CancellationToken cancellationToken)
+        DbContext context, Projection projection, EventTypeRegistry registry, EventUpcasting upcasting, TimeProvider clock, CancellationToken cancellationToken)
     {
         var name = projection.Name;
         var stored = await ProjectionCheckpoints.FindAsync(context, name, cancellationToken).ConfigureAwait(false);
@@ -21,7 +21,7 @@ internal static class ProjectionLagReader
         var backend = context.GetService<IProjectionBackend>();
         var model = EventStoreModel.Get(context.Model);
         await backend.VerifyTransactionIdsAsync(context, model, name, checkpoint, cancellationToken).ConfigureAwait(false);
-        var types = ProjectionEventTypes.Of(projection, registry);
+        var types = ProjectionEventTypes.Of(projection, registry, upcasting);
         var behind = After(context, checkpoint).Where(e => types.Contains(e.EventType));
         var count = await behind.LongCountAsync(cancellationToken).ConfigureAwait(false);
         var time = TimeSpan.Zero;

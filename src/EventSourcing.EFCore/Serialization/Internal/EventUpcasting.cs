@@ -27,6 +27,19 @@ internal sealed class EventUpcasting
         _metadataRenames = metadataRenames;
     }
 
+    /// <summary>Returns the stored names that read as <paramref name="name"/>: the name itself and its aliases.</summary>
+    public IEnumerable<string> StoredNamesOf(string name)
+    {
+        yield return name;
+        foreach (var (stored, entry) in _names)
+        {
+            if (!entry.Obsolete && entry.Name == name && stored != name)
+            {
+                yield return stored;
+            }
+        }
+    }
+
     /// <summary>Gets a value indicating whether nothing but the current types is read (no upcaster, alias or obsolete name).</summary>
     public bool IsEmpty => _names.Count == 0 && _metadataRenames is null;
 
