@@ -109,9 +109,15 @@ public sealed class Outbox
     /// <param name="messageId">The message id (the event id).</param>
     /// <param name="cancellationToken">A token to cancel the update.</param>
     /// <returns>The number of outbox rows requeued: 0 when the message is not a dead letter.</returns>
+    /// <exception cref="ArgumentException"><paramref name="messageId"/> is empty.</exception>
     /// <exception cref="InvalidOperationException">The context has an open transaction, unsaved changes or staged events.</exception>
     public async Task<int> RequeueAsync(Guid messageId, CancellationToken cancellationToken = default)
     {
+        if (messageId == Guid.Empty)
+        {
+            throw new ArgumentException(Messages.EmptyMessageId, nameof(messageId));
+        }
+
         EnsureIdle();
         var rows = await Backend.RequeueAsync(_context, DeadLetters(new OutboxDeadLetterFilter { MessageId = messageId }), cancellationToken).ConfigureAwait(false);
         Logger.OutboxRequeued(messageId, rows);

@@ -153,7 +153,7 @@ public sealed class OutboxOptionsBuilder
 
     private OutboxOptionsBuilder Route(Func<RecordedEvent, bool> predicate, string destination, Action<RecordedEvent, IDictionary<string, string>>? headers)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(destination);
+        StreamId.Validate(destination, nameof(destination)); // not blank, at most 256 characters, no control characters or lone surrogates
         return With(Settings with { Routes = Settings.Routes.Add(new OutboxRoute(predicate, destination, headers)) });
     }
 

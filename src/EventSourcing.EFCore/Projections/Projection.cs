@@ -18,11 +18,7 @@ public abstract class Projection
 
     private protected Projection(string name)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (name.Length > MaxNameLength)
-        {
-            throw new ArgumentException(Messages.ValueTooLong("projection name", name.Length, MaxNameLength), nameof(name));
-        }
+        StreamId.Validate(name, nameof(name)); // not blank, at most MaxNameLength (= StreamId.MaxLength), no control characters or lone surrogates
 
         Name = name;
     }

@@ -18,7 +18,7 @@ public sealed class ProjectionHostOptions
         get => _batchSize;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(BatchSize));
             _batchSize = value;
         }
     }
@@ -33,7 +33,7 @@ public sealed class ProjectionHostOptions
         get => _minPollInterval;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(MinPollInterval));
             _minPollInterval = value;
         }
     }
@@ -45,7 +45,7 @@ public sealed class ProjectionHostOptions
         get => _maxPollInterval;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(MaxPollInterval));
             _maxPollInterval = value;
         }
     }
@@ -57,7 +57,7 @@ public sealed class ProjectionHostOptions
         get => _retryInterval;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(RetryInterval));
             _retryInterval = value;
         }
     }

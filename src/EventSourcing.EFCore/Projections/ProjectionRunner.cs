@@ -136,7 +136,7 @@ public sealed class ProjectionRunner
 
     private Projection Find(string name)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        StreamId.Validate(name, nameof(name)); // the same text rules as stream ids: not blank, at most 256 characters, no control characters or lone surrogates
         return _options.GetCatchUpProjection(name);
     }
 

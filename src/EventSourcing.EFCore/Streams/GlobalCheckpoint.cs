@@ -108,8 +108,10 @@ public readonly record struct GlobalCheckpoint : IComparable<GlobalCheckpoint>, 
             return false;
         }
 
+        // Digits and one colon only: .NET's number parsing would also accept trailing NULs.
         var separator = text.IndexOf(':', StringComparison.Ordinal);
         if (separator <= 0
+            || text.AsSpan().ContainsAnyExcept("0123456789:")
             || !ulong.TryParse(text.AsSpan(0, separator), NumberStyles.None, CultureInfo.InvariantCulture, out var transactionId)
             || !long.TryParse(text.AsSpan(separator + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var position))
         {

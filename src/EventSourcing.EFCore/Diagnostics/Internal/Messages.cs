@@ -301,4 +301,6 @@ internal static class Messages
     public static string OutboxLeaseNotLongerThanPublishTimeout(TimeSpan lease, TimeSpan publishTimeout)
         => $"The outbox lease ({lease}) must be longer than the publish timeout ({publishTimeout}), so that a publish ends before its lease can expire. "
            + "Call UseOutbox(o => o.LeaseFor(...)) with a longer lease or o.PublishTimeout(...) with a shorter timeout.";
+
+    public const string EmptyMessageId = "The message id is empty (Guid.Empty); no outbox message has it. Pass the MessageId of a dead letter.";
 }

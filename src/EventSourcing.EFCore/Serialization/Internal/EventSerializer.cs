@@ -21,12 +21,16 @@ internal sealed class EventSerializer
            ?? throw new JsonException("The payload is the JSON literal null.");
 
     /// <summary>
-    /// Returns <paramref name="options"/> (a copy, when they say otherwise) with
-    /// <see cref="JsonSerializerOptions.AllowOutOfOrderMetadataProperties"/> on: PostgreSQL's <c>jsonb</c> stores object keys
-    /// in its own order, so a polymorphic member's <c>$type</c> is not always first when the JSON is read back.
+    /// Returns a copy of <paramref name="options"/> with <see cref="JsonSerializerOptions.AllowOutOfOrderMetadataProperties"/>
+    /// on (PostgreSQL's <c>jsonb</c> stores object keys in its own order, so a polymorphic member's <c>$type</c> is not
+    /// always first when the JSON is read back) and, after the user's own converters, <see cref="StorableStringConverter"/>.
     /// </summary>
     public static JsonSerializerOptions ReadingAnyKeyOrder(JsonSerializerOptions options)
-        => options.AllowOutOfOrderMetadataProperties ? options : new JsonSerializerOptions(options) { AllowOutOfOrderMetadataProperties = true };
+    {
+        var copy = new JsonSerializerOptions(options) { AllowOutOfOrderMetadataProperties = true };
+        copy.Converters.Add(new StorableStringConverter());
+        return copy;
+    }
 
     public static int Utf8Length(string json) => Encoding.UTF8.GetByteCount(json);
 

@@ -1,3 +1,5 @@
+using EventSourcing.EFCore.Streams.Internal;
+
 namespace EventSourcing.EFCore.Serialization.Internal;
 
 /// <summary>The rules for a stable event type name.</summary>
@@ -21,6 +23,11 @@ internal static class EventTypeName
         if (name.Trim().Length != name.Length || name.Any(char.IsControl))
         {
             return "it has leading or trailing white space or control characters";
+        }
+
+        if (EventPreparer.HasLoneSurrogate(name))
+        {
+            return "it contains a lone UTF-16 surrogate (half of a character)";
         }
 
         return null;

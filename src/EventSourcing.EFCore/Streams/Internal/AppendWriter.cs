@@ -228,20 +228,20 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <summary>Returns the typed exception to raise instead of <paramref name="exception"/> for a failed save, or null.</summary>
     public Exception? Fail(DbContext context, SaveInProgress? save, Exception exception)
     {
-        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
+        if (save is null || Unwrap(exception) is not { } update || save.Plan.Batches.Count == 0)
         {
             return null;
         }
 
         var batches = save.Plan.Batches;
         var state = backend.ReadAfterFailure(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches));
-        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
+        return Classify(context, save, update, state);
     }
 
     /// <inheritdoc cref="Fail"/>
     public async Task<Exception?> FailAsync(DbContext context, SaveInProgress? save, Exception exception, CancellationToken cancellationToken)
     {
-        if (save is null || Unwrap(exception) is not { } update || !IsStoreConflict(update, context) || save.Plan.Batches.Count == 0)
+        if (save is null || Unwrap(exception) is not { } update || save.Plan.Batches.Count == 0)
         {
             return null;
         }
@@ -249,7 +249,25 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         var batches = save.Plan.Batches;
         var state = await backend.ReadAfterFailureAsync(context, EventStoreModel.Get(context.Model), Streams(batches), EventIds(batches), cancellationToken)
             .ConfigureAwait(false);
-        return Logged(AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update) ?? Fallback(save, update, state.Versions));
+        return Classify(context, save, update, state);
+    }
+
+    /// <summary>
+    /// Classifies a rejected save that staged events. A rejection by the event store's own rows is always an append
+    /// conflict. Any other database rejection (for example the primary key of a read-model row that an inline projection
+    /// inserts for a new stream, hit first when two writers race to create the stream) is still reported as the append
+    /// conflict when the streams' versions show one; otherwise the database's own exception stands.
+    /// </summary>
+    private Exception? Classify(DbContext context, SaveInProgress save, DbUpdateException update, StoreState state)
+    {
+        var batches = save.Plan.Batches;
+        var conflict = AppendConflictClassifier.Classify(batches, state.Versions, state.Locations, update);
+        if (IsStoreConflict(update, context))
+        {
+            return Logged(conflict ?? Fallback(save, update, state.Versions));
+        }
+
+        return conflict is null ? null : Logged(conflict);
     }
 
     /// <summary>

@@ -85,6 +85,11 @@ internal static class EventPreparer
             throw new EventValidationException(streamId, index, nameof(EventData.Data), Messages.NulCharacter("a string of the event"));
         }
 
+        if (HasLoneSurrogateEscape(payload))
+        {
+            throw new EventValidationException(streamId, index, nameof(EventData.Data), Messages.LoneSurrogate("a string of the event"));
+        }
+
         var payloadSize = EventSerializer.Utf8Length(payload);
         if (payloadSize > options.MaxEventSize)
         {
@@ -105,6 +110,16 @@ internal static class EventPreparer
                 {
                     throw new EventValidationException(streamId, index, nameof(EventData.Metadata), Messages.NulCharacter($"metadata entry '{key.Replace("\0", "\\0", StringComparison.Ordinal)}'"));
                 }
+
+                if (key.Any(char.IsControl))
+                {
+                    throw new EventValidationException(streamId, index, nameof(EventData.Metadata), Messages.ControlCharacter("metadata key"));
+                }
+
+                if (HasLoneSurrogate(key) || HasLoneSurrogate(value))
+                {
+                    throw new EventValidationException(streamId, index, nameof(EventData.Metadata), Messages.LoneSurrogate("metadata entry"));
+                }
             }
         }
 
@@ -122,6 +137,78 @@ internal static class EventPreparer
     /// and PostgreSQL jsonb rejects it (22P05). Escapes are walked in order, so an escaped backslash followed by
     /// <c>u0000</c> is not mistaken for one.
     /// </summary>
+    /// <summary>Returns true when <paramref name="text"/> holds half of a UTF-16 surrogate pair.</summary>
+    internal static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Returns true when the JSON text holds a lone surrogate, written raw or as a <c>\uD800</c>–<c>\uDFFF</c> escape
+    /// not paired with its other half: it cannot be stored as UTF-8 and would not read back as written.
+    /// </summary>
+    private static bool HasLoneSurrogateEscape(string json)
+    {
+        if (HasLoneSurrogate(json))
+        {
+            return true;
+        }
+
+        var i = json.IndexOf("\\u", StringComparison.OrdinalIgnoreCase);
+        while (i >= 0 && i + 6 <= json.Length)
+        {
+            if (i > 0 && json[i - 1] == '\\' && !EscapeStartsAt(json, i))
+            {
+                i = json.IndexOf("\\u", i + 2, StringComparison.OrdinalIgnoreCase);
+                continue;
+            }
+
+            if (ushort.TryParse(json.AsSpan(i + 2, 4), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var unit)
+                && char.IsSurrogate((char)unit))
+            {
+                var next = i + 6;
+                if (char.IsHighSurrogate((char)unit)
+                    && next + 6 <= json.Length && json[next] == '\\' && (json[next + 1] == 'u' || json[next + 1] == 'U')
+                    && ushort.TryParse(json.AsSpan(next + 2, 4), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var low)
+                    && char.IsLowSurrogate((char)low))
+                {
+                    i = json.IndexOf("\\u", next + 6, StringComparison.OrdinalIgnoreCase);
+                    continue;
+                }
+
+                return true;
+            }
+
+            i = json.IndexOf("\\u", i + 6, StringComparison.OrdinalIgnoreCase);
+        }
+
+        return false;
+    }
+
+    /// <summary>Returns true when the backslash at <paramref name="index"/> starts an escape (is preceded by an even run of backslashes).</summary>
+    private static bool EscapeStartsAt(string json, int index)
+    {
+        var run = 0;
+        for (var j = index - 1; j >= 0 && json[j] == '\\'; j--)
+        {
+            run++;
+        }
+
+        return run % 2 == 0;
+    }
+
     private static bool HasNulEscape(string json)
     {
         var i = json.IndexOf('\\', StringComparison.Ordinal);
