@@ -8,13 +8,16 @@ using Microsoft.EntityFrameworkCore;
 // BankLedger: the library doing its job on a small bank. Accounts are event-sourced aggregates; tellers race on
 // them with optimistic concurrency; snapshots, a catch-up projection of balances, the outbox, point-in-time loads,
 // and a final consistency check. EF InMemory by default; --postgres "<connection string>" applies the migrations
-// and runs the same on PostgreSQL.
-var postgres = args.Length == 2 && args[0] == "--postgres" ? args[1] : null;
-if (args.Length > 0 && postgres is null)
+// and runs the same on PostgreSQL; --rabbitmq "amqp://..." publishes the outbox to RabbitMQ instead of the console.
+var options = args.Length % 2 == 0 ? args.Chunk(2).ToDictionary(p => p[0], p => p[1]) : null;
+if (options is null || options.Keys.Any(k => k is not ("--postgres" or "--rabbitmq")))
 {
-    Console.Error.WriteLine("usage: dotnet run --project samples/BankLedger [-- --postgres \"<connection string>\"]");
+    Console.Error.WriteLine("usage: dotnet run --project samples/BankLedger [-- [--postgres \"<connection string>\"] [--rabbitmq \"amqp://user:password@host:5672/\"]]");
     return 2;
 }
+
+var postgres = options.GetValueOrDefault("--postgres");
+var rabbitmq = options.GetValueOrDefault("--rabbitmq");
 
 var storeName = "bank-ledger-" + Guid.NewGuid().ToString("N");
 LedgerDbContext NewContext()
@@ -154,8 +157,11 @@ await using (var db = NewContext())
 }
 
 // 6. Outbox: every event also wrote an es_outbox row in its own SaveChanges; dispatch hands committed rows to the broker.
-var publisher = new ConsolePublisher();
-Console.WriteLine("[6/8] Outbox: dispatching committed messages to a console publisher (first 3 shown):");
+await using var rabbitPublisher = rabbitmq is null ? null : await RabbitMqLedger.CreatePublisherAsync(new Uri(rabbitmq));
+var publisher = new ConsolePublisher(rabbitPublisher);
+Console.WriteLine(rabbitPublisher is null
+    ? "[6/8] Outbox: dispatching committed messages to a console publisher (first 3 shown):"
+    : $"[6/8] Outbox: dispatching committed messages to RabbitMQ (exchange '{RabbitMqLedger.Exchange}', queue '{RabbitMqLedger.Queue}'):");
 await using (var db = NewContext())
 {
     var dispatched = 0;
@@ -167,6 +173,10 @@ await using (var db = NewContext())
 
     var stats = await db.Outbox().GetStatsAsync();
     Console.WriteLine($"      {dispatched} messages published; {stats.Pending} pending, {stats.DeadLetters} dead letters.");
+    if (rabbitmq is not null)
+    {
+        Console.WriteLine($"      RabbitMQ queue '{RabbitMqLedger.Queue}' now holds {await RabbitMqLedger.QueuedAsync(new Uri(rabbitmq))} messages.");
+    }
 }
 
 // 7. Point in time: an aggregate as it was at a version, or at a moment.
