@@ -176,6 +176,21 @@ if [ -z "$NO_BUILD" ]; then
     dotnet restore "$SLN" </dev/null || fatal "dotnet restore failed"
     info "dotnet build $SLN -c Release"
     dotnet build "$SLN" -c Release --no-restore -warnaserror </dev/null || fatal "dotnet build failed"
+    # The fault suite starts its worker process once per kill (1,000 times with --long): a ReadyToRun build of the
+    # worker halves its start-up (about 1 s instead of 2 s on a 2-core machine), so kills cost half the time.
+    FAULT_WORKER_PROJECT="tests/EventSourcing.EFCore.FaultTests.Worker/EventSourcing.EFCore.FaultTests.Worker.csproj"
+    if [ -f "$FAULT_WORKER_PROJECT" ]; then
+        rid="$(dotnet --info </dev/null | awk '/^ *RID:/ { print $2; exit }')"
+        info "dotnet publish $FAULT_WORKER_PROJECT (ReadyToRun, $rid) -> artifacts/fault-worker"
+        rm -rf artifacts/fault-worker
+        dotnet publish "$FAULT_WORKER_PROJECT" -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true \
+            -o artifacts/fault-worker </dev/null >/dev/null || fatal "dotnet publish of the fault-suite worker failed"
+    fi
+fi
+# (with --no-build, only while it is newer than the worker's plain build, so a stale publish is never used)
+FAULT_WORKER_DLL="artifacts/fault-worker/EventSourcing.EFCore.FaultTests.Worker.dll"
+if [ -f "$FAULT_WORKER_DLL" ] && [ "$FAULT_WORKER_DLL" -nt tests/EventSourcing.EFCore.FaultTests.Worker/bin/Release/net10.0/EventSourcing.EFCore.FaultTests.Worker.dll ]; then
+    export EVENTSOURCING_FAULT_WORKER="$REPO_ROOT/artifacts/fault-worker/EventSourcing.EFCore.FaultTests.Worker.dll"
 fi
 
 # ---------------------------------------------------------------- tests
