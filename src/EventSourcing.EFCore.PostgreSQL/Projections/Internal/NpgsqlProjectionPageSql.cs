@@ -22,7 +22,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(EndAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 SELECT {tx}, {position}
@@ -38,7 +38,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(PageAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 SELECT {NpgsqlEventStoreBackend.EventRowColumns(helper, model)}
@@ -58,7 +58,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(TransactionIdsAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             return $"""
                 SELECT pg_snapshot_xmax(pg_current_snapshot()),
                        (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1)
@@ -75,7 +75,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(HolderAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 WITH horizon AS (
