@@ -53,7 +53,10 @@ internal static class NpgsqlProjectionPageSql
 
     private const string TransactionIdsAnnotation = "EventSourcing:Npgsql:TransactionIdsSql";
 
-    /// <summary>The database's next transaction id (no id is assigned by reading it) and the highest one stored with an event.</summary>
+    /// <summary>
+    /// The database's next transaction id (no id is assigned by reading it), the highest one stored with an event, and
+    /// the cluster's system identifier.
+    /// </summary>
     public static string TransactionIds(DbContext context, EventStoreModel model)
         => context.Model.GetOrAddRuntimeAnnotationValue(TransactionIdsAnnotation, static c =>
         {
@@ -61,7 +64,8 @@ internal static class NpgsqlProjectionPageSql
             var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             return $"""
                 SELECT pg_snapshot_xmax(pg_current_snapshot()),
-                       (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1)
+                       (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1),
+                       (SELECT system_identifier FROM pg_control_system())
                 """;
         }, (context.GetService<ISqlGenerationHelper>(), model));
 

@@ -61,7 +61,7 @@ namespace BankLedger.Migrations
                 {
                     table.PrimaryKey("pk_es_events", x => x.global_position);
                 })
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.CreateTable(
                 name: "es_outbox",
@@ -178,7 +178,7 @@ namespace BankLedger.Migrations
 
             migrationBuilder.DropTable(
                 name: "es_events")
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.DropTable(
                 name: "es_outbox");

@@ -47,7 +47,7 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 {
                     table.PrimaryKey("pk_es_events", x => x.global_position);
                 })
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.CreateTable(
                 name: "es_outbox",
@@ -161,7 +161,7 @@ namespace EventSourcing.EFCore.Reference.Migrations
 
             migrationBuilder.DropTable(
                 name: "es_events")
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.DropTable(
                 name: "es_outbox");

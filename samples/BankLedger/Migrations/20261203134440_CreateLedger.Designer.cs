@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace BankLedger.Migrations
 {
     [DbContext(typeof(LedgerDbContext))]
-    [Migration("20261203115642_CreateLedger")]
+    [Migration("20261203134440_CreateLedger")]
     partial class CreateLedger
     {
         /// <inheritdoc />

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261203115629_AddEventStore")]
+    [Migration("20261203134310_AddEventStore")]
     partial class AddEventStore
     {
         /// <inheritdoc />
