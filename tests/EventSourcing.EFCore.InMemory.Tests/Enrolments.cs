@@ -44,3 +44,5 @@ public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEv
 public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<InMemoryEventStoreFixture>;
 
 public sealed class AppendGuardReleaseInMemoryTest : AppendGuardReleaseTestBase<InMemoryEventStoreFixture>;
+
+public sealed class OutboxPayloadInMemoryTest : OutboxPayloadTestBase<InMemoryEventStoreFixture>;

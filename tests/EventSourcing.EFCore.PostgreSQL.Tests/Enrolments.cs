@@ -39,3 +39,5 @@ public sealed class LossySnapshotNpgsqlTest : LossySnapshotTestBase<NpgsqlEventS
 public sealed class RoundTripPropertyNpgsqlTest : RoundTripPropertyTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class AppendGuardReleaseNpgsqlTest : AppendGuardReleaseTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class OutboxPayloadNpgsqlTest : OutboxPayloadTestBase<NpgsqlEventStoreFixture>;
