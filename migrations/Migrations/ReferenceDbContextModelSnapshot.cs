@@ -57,6 +57,10 @@ namespace EventSourcing.EFCore.Reference.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("position");
 
+                    b.Property<long?>("SystemIdentifier")
+                        .HasColumnType("bigint")
+                        .HasColumnName("system_identifier");
+
                     b.Property<ulong>("TransactionId")
                         .IsConcurrencyToken()
                         .HasColumnType("xid8")

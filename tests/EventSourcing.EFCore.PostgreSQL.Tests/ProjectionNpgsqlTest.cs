@@ -130,7 +130,7 @@ public sealed class ProjectionTransactionNpgsqlTest : EventStoreTestBase<NpgsqlE
         var columns = await db.Database
             .SqlQuery<string>($"SELECT column_name || ' ' || data_type AS \"Value\" FROM information_schema.columns WHERE table_name = 'es_checkpoints' ORDER BY ordinal_position")
             .ToListAsync();
-        Assert.That(columns, Is.EquivalentTo(new[] { "projection character varying", "position bigint", "tx_id xid8", "updated_at timestamp with time zone" }));
+        Assert.That(columns, Is.EquivalentTo(new[] { "projection character varying", "position bigint", "tx_id xid8", "system_identifier bigint", "updated_at timestamp with time zone" }));
         Assert.That(db.Model.FindEntityType(typeof(ProjectionCheckpoint))!.GetTableName(), Is.EqualTo("es_checkpoints"));
     }
 }

@@ -110,7 +110,7 @@ public sealed class ReferenceMigrationsNpgsqlTest
                 Assert.That(schema, Has.Some.StartsWith($"index CREATE {(index.IsUnique ? "UNIQUE " : "")}INDEX {index.Name} ON {name} "), index.Name);
             }
 
-            if (table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
+            if (StreamGuardColumns.IsGuard(table[NpgsqlEventStoreSchema.StreamGuardAnnotation]))
             {
                 var guard = NpgsqlEventStoreSchema.GuardName(table.Name);
                 Assert.That(schema, Has.Member(
@@ -118,7 +118,7 @@ public sealed class ReferenceMigrationsNpgsqlTest
             }
         }
 
-        Assert.That(model.Tables.Count(t => t[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true), Is.EqualTo(1), "the events table carries the guard");
+        Assert.That(model.Tables.Count(t => StreamGuardColumns.IsGuard(t[NpgsqlEventStoreSchema.StreamGuardAnnotation])), Is.EqualTo(1), "the events table carries the guard");
     }
 
     [Test]

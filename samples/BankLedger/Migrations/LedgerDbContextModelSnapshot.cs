@@ -56,6 +56,10 @@ namespace BankLedger.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("position");
 
+                    b.Property<long?>("SystemIdentifier")
+                        .HasColumnType("bigint")
+                        .HasColumnName("system_identifier");
+
                     b.Property<ulong>("TransactionId")
                         .IsConcurrencyToken()
                         .HasColumnType("xid8")

@@ -22,7 +22,8 @@ internal sealed class NpgsqlEventStoreAnnotationProvider(RelationalAnnotationPro
 
         if (table.EntityTypeMappings.Any(m => m.TypeBase.FindAnnotation(NpgsqlEventStoreSchema.StreamGuardAnnotation) is not null))
         {
-            yield return new Annotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, true);
+            // The guard's revision and the column names it reads: a rename or a new guard body is a model change.
+            yield return new Annotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, StreamGuardColumns.Of(table).ToAnnotation());
         }
     }
 }

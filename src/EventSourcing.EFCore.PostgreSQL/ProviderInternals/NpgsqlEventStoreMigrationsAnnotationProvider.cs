@@ -22,9 +22,9 @@ internal sealed class NpgsqlEventStoreMigrationsAnnotationProvider(MigrationsAnn
             yield return annotation;
         }
 
-        if (table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is true)
+        if (table[NpgsqlEventStoreSchema.StreamGuardAnnotation] is { } guard && StreamGuardColumns.IsGuard(guard))
         {
-            yield return new Annotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, true);
+            yield return new Annotation(NpgsqlEventStoreSchema.StreamGuardAnnotation, guard);
         }
     }
 }

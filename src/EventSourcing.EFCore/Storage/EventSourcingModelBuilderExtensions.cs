@@ -94,6 +94,7 @@ public static class EventSourcingModelBuilderExtensions
             // Concurrency tokens: of two runners of one projection, only the first can move the checkpoint on.
             e.Property(x => x.Position).HasColumnName("position").IsConcurrencyToken();
             e.Property(x => x.TransactionId).HasColumnName("tx_id").IsConcurrencyToken();
+            e.Property(x => x.SystemIdentifier).HasColumnName("system_identifier");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         });
 

@@ -20,6 +20,14 @@ public sealed class ProjectionCheckpoint
     /// <summary>Gets or sets the transaction id part of the checkpoint (PostgreSQL <c>xid8</c>; 0 on EF InMemory).</summary>
     public ulong TransactionId { get; set; }
 
+    /// <summary>
+    /// Gets or sets the identifier of the database cluster that wrote the checkpoint (PostgreSQL
+    /// <c>pg_control_system().system_identifier</c>; <see langword="null"/> on EF InMemory, for a checkpoint at the start,
+    /// and for one written before the library recorded it). Transaction ids mean something only in the cluster that
+    /// assigned them: catch-up and lag refuse a checkpoint written by another cluster until it is rebased.
+    /// </summary>
+    public long? SystemIdentifier { get; set; }
+
     /// <summary>Gets or sets when the checkpoint was last written (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -131,11 +131,12 @@ internal sealed class NpgsqlProjectionBackend : IProjectionBackend
     }
 
     /// <summary>
-    /// Checks the checkpoint's and the events' highest transaction id against <c>pg_snapshot_xmax</c>: after a restore
-    /// into a cluster whose counter is lower, they are above it (one index lookup; assigns no transaction id).
+    /// Checks the checkpoint's and the events' highest transaction id against <c>pg_snapshot_xmax</c> (after a restore
+    /// into a cluster whose counter is lower, they are above it; one index lookup; assigns no transaction id), and the
+    /// cluster that wrote the checkpoint against this one. Returns this cluster's system identifier.
     /// </summary>
-    public async Task VerifyTransactionIdsAsync(
-        DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, CancellationToken cancellationToken)
+    public async Task<long?> VerifyTransactionIdsAsync(
+        DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, long? storedSystemIdentifier, CancellationToken cancellationToken)
     {
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -152,12 +153,41 @@ internal sealed class NpgsqlProjectionBackend : IProjectionBackend
                 {
                     await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                     var next = reader.GetFieldValue<ulong>(0);
+                    var cluster = reader.GetInt64(2);
+                    if (storedSystemIdentifier is { } stored && stored != cluster)
+                    {
+                        throw new CheckpointTransactionIdException(projection, checkpoint, stored, cluster, next);
+                    }
+
                     var highest = Math.Max(checkpoint.TransactionId, reader.IsDBNull(1) ? 0 : reader.GetFieldValue<ulong>(1));
                     if (highest >= next)
                     {
                         throw new CheckpointTransactionIdException(projection, checkpoint, highest, next);
                     }
+
+                    return cluster;
                 }
+            }
+        }
+        finally
+        {
+            await database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async Task<long?> ReadSystemIdentifierAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        var database = context.Database;
+        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var command = new NpgsqlCommand(
+                "SELECT system_identifier FROM pg_control_system()",
+                (NpgsqlConnection)database.GetDbConnection(),
+                (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction());
+            await using (command.ConfigureAwait(false))
+            {
+                return (long?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally

@@ -22,7 +22,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(EndAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 SELECT {tx}, {position}
@@ -38,7 +38,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(PageAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 SELECT {NpgsqlEventStoreBackend.EventRowColumns(helper, model)}
@@ -53,15 +53,19 @@ internal static class NpgsqlProjectionPageSql
 
     private const string TransactionIdsAnnotation = "EventSourcing:Npgsql:TransactionIdsSql";
 
-    /// <summary>The database's next transaction id (no id is assigned by reading it) and the highest one stored with an event.</summary>
+    /// <summary>
+    /// The database's next transaction id (no id is assigned by reading it), the highest one stored with an event, and
+    /// the cluster's system identifier.
+    /// </summary>
     public static string TransactionIds(DbContext context, EventStoreModel model)
         => context.Model.GetOrAddRuntimeAnnotationValue(TransactionIdsAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             return $"""
                 SELECT pg_snapshot_xmax(pg_current_snapshot()),
-                       (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1)
+                       (SELECT {tx} FROM {helper.DelimitIdentifier(model.Table, model.Schema)} ORDER BY {tx} DESC LIMIT 1),
+                       (SELECT system_identifier FROM pg_control_system())
                 """;
         }, (context.GetService<ISqlGenerationHelper>(), model));
 
@@ -75,7 +79,7 @@ internal static class NpgsqlProjectionPageSql
         => context.Model.GetOrAddRuntimeAnnotationValue(HolderAnnotation, static c =>
         {
             var (helper, model) = c;
-            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumn);
+            var tx = helper.DelimitIdentifier(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
             var position = helper.DelimitIdentifier(model.Columns.GlobalPosition);
             return $"""
                 WITH horizon AS (

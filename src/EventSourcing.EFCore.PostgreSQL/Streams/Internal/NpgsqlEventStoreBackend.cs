@@ -285,7 +285,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         var c = model.Columns;
         string Q(string column) => helper.DelimitIdentifier(column);
         return $"{Q(c.GlobalPosition)}, {Q(c.StreamType)}, {Q(c.StreamId)}, {Q(c.Sequence)}, {Q(c.EventId)}, {Q(c.EventType)}, "
-               + $"{Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.Metadata)}, {Q(c.CreatedAt)}, {Q(NpgsqlEventStoreSchema.TransactionIdColumn)}";
+               + $"{Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.Metadata)}, {Q(c.CreatedAt)}, {Q(NpgsqlEventStoreSchema.TransactionIdColumnOf(model))}";
     }
 
     private static string ReadAllSql(DbContext context, EventStoreModel model)
@@ -293,7 +293,7 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         var helper = context.GetService<ISqlGenerationHelper>();
         var c = model.Columns;
         string Q(string column) => helper.DelimitIdentifier(column);
-        var tx = Q(NpgsqlEventStoreSchema.TransactionIdColumn);
+        var tx = Q(NpgsqlEventStoreSchema.TransactionIdColumnOf(model));
         return $"""
             SELECT {EventRowColumns(helper, model)}
               FROM {helper.DelimitIdentifier(model.Table, model.Schema)}

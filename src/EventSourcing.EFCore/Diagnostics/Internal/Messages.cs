@@ -121,6 +121,11 @@ internal static class Messages
            + $"its checkpoint is {checkpoint}. The store was restored or replicated into another cluster, and new events would be ordered before the old ones. "
            + "Rebase the stored transaction ids and the checkpoints (RebaseCheckpointAsync) as the projections documentation describes.";
 
+    public static string CheckpointFromAnotherCluster(string projection, GlobalCheckpoint checkpoint, long stored, long current)
+        => $"Projection '{projection}' cannot read the store: its checkpoint {checkpoint} was written by the database cluster {stored}, and this "
+           + $"is cluster {current}. Transaction ids mean nothing across clusters (pg_dump/restore, logical-replication cut-over), so catch-up could "
+           + "skip or repeat events. Rebase the stored transaction ids and the checkpoints (RebaseCheckpointAsync) as the operations documentation describes.";
+
     public static string RebasePositionNotFound(string projection, long position)
         => $"Cannot rebase projection '{projection}' to global position {position}: no event is stored at that position.";
 

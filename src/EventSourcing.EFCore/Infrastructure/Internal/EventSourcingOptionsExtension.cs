@@ -123,6 +123,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         services.TryAddScoped<EventReader>();
         services.TryAddScoped(p => new EventStore(p.GetRequiredService<ICurrentDbContext>().Context, p.GetRequiredService<EventStoreSession>(), p.GetRequiredService<EventReader>()));
         services.AddSingleton<IInterceptor, EventSourcingSaveChangesInterceptor>();
+        services.AddScoped<IInterceptors, EventSourcingInterceptors>(); // the library's SaveChanges interceptor runs last
         services.TryAddSingleton<IOutboxBackend, InMemoryOutboxBackend>();
         services.AddSingleton<Microsoft.EntityFrameworkCore.Metadata.Conventions.Infrastructure.IConventionSetPlugin, Storage.Internal.EventSourcingConventionSetPlugin>();
         services.TryAddSingleton<IProjectionBackend, InMemoryProjectionBackend>();

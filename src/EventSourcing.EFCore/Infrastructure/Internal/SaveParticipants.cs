@@ -143,13 +143,15 @@ internal sealed class SaveParticipants(
 
     /// <summary>
     /// Under the in-process guard, runs EF's DetectChanges here, where a failure abandons the save and releases the guard:
-    /// EF's own run after SavingChanges then finds nothing new. (Its failure there would reach no interceptor.)
+    /// EF's own run after SavingChanges, which would find nothing new, is skipped until the save settles (a failure
+    /// there would reach no interceptor, and the guard would stay held).
     /// </summary>
     private static void DetectChangesUnderGuard(DbContext context, SaveInProgress save)
     {
         if ((save.IsGuarded || save.OwnTransaction is not null) && context.ChangeTracker.AutoDetectChangesEnabled)
         {
             context.ChangeTracker.DetectChanges();
+            save.SuspendAutoDetectChanges(context.ChangeTracker);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Serialization.Internal;
 
 namespace EventSourcing.EFCore.OutboxInternal;
@@ -11,7 +12,26 @@ namespace EventSourcing.EFCore.OutboxInternal;
 /// </summary>
 internal sealed class OutboxMessageUpcast(EventUpcasting upcasting, EventSerializer serializer)
 {
+    /// <exception cref="EventDeserializationException">The row's headers, type name, version or payload cannot be read.</exception>
+    /// <exception cref="EventUpcastException">An upcaster failed.</exception>
     public OutboxMessage Message(OutboxCandidate candidate, int attempt)
+    {
+        try
+        {
+            return Read(candidate, attempt);
+        }
+        catch (Exception ex) when (ex is not (EventUpcastException or OperationCanceledException))
+        {
+            // Not a result built from a caught failure: every serializer failure (JsonException, NotSupportedException,
+            // an unknown type name …) is raised again as the one typed exception, which the attempt then records.
+            var position = candidate.GlobalPosition ?? 0;
+            throw new EventDeserializationException(
+                candidate.StreamId, candidate.StreamVersion, position, candidate.EventType,
+                Messages.UnreadableEvent(candidate.StreamId, candidate.StreamVersion, position, candidate.EventType, ex.Message), ex);
+        }
+    }
+
+    private OutboxMessage Read(OutboxCandidate candidate, int attempt)
     {
         var headers = OutboxStaging.ReadHeaders(candidate.Headers, candidate.GlobalPosition);
         var eventType = candidate.EventType;

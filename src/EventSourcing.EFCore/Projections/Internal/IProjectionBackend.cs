@@ -35,19 +35,24 @@ internal interface IProjectionBackend
         DbContext context, EventStoreModel model, GlobalCheckpoint after, IReadOnlyList<string> eventTypes, int batchSize, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Checks that the stored transaction ids (the checkpoint's and the events') can belong to this database, and throws
-    /// <see cref="CheckpointTransactionIdException"/> when one is not below its transaction counter. Default: nothing to
-    /// check (no transaction ids).
-    /// </summary>
-    /// <summary>
     /// Returns the open transaction that keeps committed events after <paramref name="after"/> from read-all, or null when
     /// none does. Default: null (read-all waits for nothing).
     /// </summary>
     Task<ReadHorizonHolder?> FindHorizonHolderAsync(DbContext context, EventStoreModel model, GlobalCheckpoint after, CancellationToken cancellationToken)
         => Task.FromResult<ReadHorizonHolder?>(null);
 
-    Task VerifyTransactionIdsAsync(DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, CancellationToken cancellationToken)
-        => Task.CompletedTask;
+    /// <summary>
+    /// Checks that the stored transaction ids (the checkpoint's and the events') can belong to this database, and throws
+    /// <see cref="CheckpointTransactionIdException"/> when one is not below its transaction counter or the checkpoint
+    /// was written by another cluster (<paramref name="storedSystemIdentifier"/>). Returns this cluster's system
+    /// identifier, to store with the next checkpoint. Default: nothing to check (no transaction ids), null.
+    /// </summary>
+    Task<long?> VerifyTransactionIdsAsync(
+        DbContext context, EventStoreModel model, string projection, GlobalCheckpoint checkpoint, long? storedSystemIdentifier, CancellationToken cancellationToken)
+        => Task.FromResult<long?>(null);
+
+    /// <summary>Returns this database cluster's system identifier (stored with a rebased checkpoint). Default: null.</summary>
+    Task<long?> ReadSystemIdentifierAsync(DbContext context, CancellationToken cancellationToken) => Task.FromResult<long?>(null);
 }
 
 /// <summary>A page of the events a projection handles, and the checkpoint after it (<paramref name="End"/>).</summary>

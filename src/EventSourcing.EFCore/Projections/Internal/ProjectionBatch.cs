@@ -35,7 +35,7 @@ internal static class ProjectionBatch
         // Read before locking: on PostgreSQL a row lock gives the transaction an id, which would hold back its own
         // read-all horizon.
         var model = EventStoreModel.Get(context.Model);
-        await backend.VerifyTransactionIdsAsync(context, model, name, from, cancellationToken).ConfigureAwait(false);
+        var cluster = await backend.VerifyTransactionIdsAsync(context, model, name, from, stored.SystemIdentifier, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, options.Registry, options.Upcasting);
         var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
         if (!page.Full)
@@ -98,6 +98,7 @@ internal static class ProjectionBatch
 
         checkpoint.Position = page.End.Position;
         checkpoint.TransactionId = page.End.TransactionId;
+        checkpoint.SystemIdentifier = cluster;
         checkpoint.UpdatedAt = now;
         try
         {

@@ -20,7 +20,7 @@ internal static class ProjectionLagReader
         var checkpoint = stored is null ? GlobalCheckpoint.Start : new GlobalCheckpoint(stored.TransactionId, stored.Position);
         var backend = context.GetService<IProjectionBackend>();
         var model = EventStoreModel.Get(context.Model);
-        await backend.VerifyTransactionIdsAsync(context, model, name, checkpoint, cancellationToken).ConfigureAwait(false);
+        await backend.VerifyTransactionIdsAsync(context, model, name, checkpoint, stored?.SystemIdentifier, cancellationToken).ConfigureAwait(false);
         var types = ProjectionEventTypes.Of(projection, registry, upcasting);
         var behind = After(context, checkpoint).Where(e => types.Contains(e.EventType));
         var count = await behind.LongCountAsync(cancellationToken).ConfigureAwait(false);

@@ -35,9 +35,12 @@ internal static class ProjectionRebase
 
         try
         {
-            var checkpoint = await context.GetService<IProjectionBackend>().LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+            var backend = context.GetService<IProjectionBackend>();
+            var cluster = await backend.ReadSystemIdentifierAsync(context, cancellationToken).ConfigureAwait(false);
+            var checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
             checkpoint.Position = target.Position;
             checkpoint.TransactionId = target.TransactionId;
+            checkpoint.SystemIdentifier = cluster;
             checkpoint.UpdatedAt = ProjectionCheckpoints.Clock(context).GetUtcNow();
             await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }

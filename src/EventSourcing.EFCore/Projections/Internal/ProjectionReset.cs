@@ -22,6 +22,7 @@ internal static class ProjectionReset
             await ProjectionDeadLetters.RemoveAllAsync(context, projection.Name, cancellationToken).ConfigureAwait(false);
             checkpoint.Position = 0;
             checkpoint.TransactionId = 0;
+            checkpoint.SystemIdentifier = null; // the start means the same in every cluster
             checkpoint.UpdatedAt = ProjectionCheckpoints.Clock(context).GetUtcNow();
             await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }

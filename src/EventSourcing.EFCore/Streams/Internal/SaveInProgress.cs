@@ -17,6 +17,8 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
     /// <summary>Gets a value indicating whether the save runs under the in-process append guard (no other writer can interleave).</summary>
     public bool IsGuarded { get; } = guard is not null;
 
+    private Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker? _suspendedDetectChanges;
+
     /// <summary>Gets the rows the participants added or deleted for the save; they are detached when the save is settled either way.</summary>
     public List<EntityEntry> Entries { get; } = [];
 
@@ -54,9 +56,25 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
     /// </summary>
     public Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? OwnTransaction { get; set; }
 
+    /// <summary>
+    /// Turns EF's automatic DetectChanges off until the save settles: it already ran under the guard, and EF's own run
+    /// after SavingChanges (outside its try block, where a failure reaches no interceptor) would only repeat it.
+    /// </summary>
+    public void SuspendAutoDetectChanges(Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker changeTracker)
+    {
+        changeTracker.AutoDetectChangesEnabled = false;
+        _suspendedDetectChanges = changeTracker;
+    }
+
+    /// <summary>Releases the in-process guard and turns EF's automatic DetectChanges back on if the save turned it off.</summary>
     public void ReleaseGuard()
     {
         _guard?.Dispose();
         _guard = null;
+        if (_suspendedDetectChanges is { } changeTracker)
+        {
+            _suspendedDetectChanges = null;
+            changeTracker.AutoDetectChangesEnabled = true;
+        }
     }
 }

@@ -4,28 +4,14 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace BankLedger.Migrations
+namespace EventSourcing.EFCore.Reference.Migrations
 {
     /// <inheritdoc />
-    public partial class CreateLedger : Migration
+    public partial class AddEventStore : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.CreateTable(
-                name: "account_balances",
-                columns: table => new
-                {
-                    AccountId = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
-                    Owner = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    Balance = table.Column<decimal>(type: "numeric", nullable: false),
-                    Version = table.Column<long>(type: "bigint", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("PK_account_balances", x => x.AccountId);
-                });
-
             migrationBuilder.CreateTable(
                 name: "es_checkpoints",
                 columns: table => new
@@ -33,6 +19,7 @@ namespace BankLedger.Migrations
                     projection = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
                     position = table.Column<long>(type: "bigint", nullable: false),
                     tx_id = table.Column<ulong>(type: "xid8", nullable: false),
+                    system_identifier = table.Column<long>(type: "bigint", nullable: true),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
@@ -61,7 +48,7 @@ namespace BankLedger.Migrations
                 {
                     table.PrimaryKey("pk_es_events", x => x.global_position);
                 })
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.CreateTable(
                 name: "es_outbox",
@@ -171,14 +158,11 @@ namespace BankLedger.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
-                name: "account_balances");
-
-            migrationBuilder.DropTable(
                 name: "es_checkpoints");
 
             migrationBuilder.DropTable(
                 name: "es_events")
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.DropTable(
                 name: "es_outbox");

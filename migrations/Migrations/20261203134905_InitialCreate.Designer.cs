@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace EventSourcing.EFCore.Reference.Migrations
 {
     [DbContext(typeof(ReferenceDbContext))]
-    [Migration("20261203115623_InitialCreate")]
+    [Migration("20261203134905_InitialCreate")]
     partial class InitialCreate
     {
         /// <inheritdoc />

@@ -4,14 +4,28 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace EventSourcing.EFCore.Reference.Migrations
+namespace BankLedger.Migrations
 {
     /// <inheritdoc />
-    public partial class AddEventStore : Migration
+    public partial class CreateLedger : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateTable(
+                name: "account_balances",
+                columns: table => new
+                {
+                    AccountId = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    Owner = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Balance = table.Column<decimal>(type: "numeric", nullable: false),
+                    Version = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_account_balances", x => x.AccountId);
+                });
+
             migrationBuilder.CreateTable(
                 name: "es_checkpoints",
                 columns: table => new
@@ -19,6 +33,7 @@ namespace EventSourcing.EFCore.Reference.Migrations
                     projection = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
                     position = table.Column<long>(type: "bigint", nullable: false),
                     tx_id = table.Column<ulong>(type: "xid8", nullable: false),
+                    system_identifier = table.Column<long>(type: "bigint", nullable: true),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
@@ -47,7 +62,7 @@ namespace EventSourcing.EFCore.Reference.Migrations
                 {
                     table.PrimaryKey("pk_es_events", x => x.global_position);
                 })
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.CreateTable(
                 name: "es_outbox",
@@ -157,11 +172,14 @@ namespace EventSourcing.EFCore.Reference.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
+                name: "account_balances");
+
+            migrationBuilder.DropTable(
                 name: "es_checkpoints");
 
             migrationBuilder.DropTable(
                 name: "es_events")
-                .Annotation("EventSourcing:StreamGuard", true);
+                .Annotation("EventSourcing:StreamGuard", "[\"2\",\"stream_type\",\"stream_id\",\"sequence\",\"tx_id\"]");
 
             migrationBuilder.DropTable(
                 name: "es_outbox");
