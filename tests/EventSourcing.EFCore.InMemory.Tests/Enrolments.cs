@@ -42,3 +42,7 @@ public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTes
 public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEventStoreFixture>;
 
 public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<InMemoryEventStoreFixture>;
+
+public sealed class HealthCheckInMemoryTest : HealthCheckTestBase<InMemoryEventStoreFixture>;
+
+public sealed class HostedOptionsInMemoryTest : HostedOptionsTestBase<InMemoryEventStoreFixture>;

@@ -37,3 +37,7 @@ public sealed class ProjectionErrorPolicyNpgsqlTest : ProjectionErrorPolicyTestB
 public sealed class LossySnapshotNpgsqlTest : LossySnapshotTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class RoundTripPropertyNpgsqlTest : RoundTripPropertyTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class HealthCheckNpgsqlTest : HealthCheckTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class HostedOptionsNpgsqlTest : HostedOptionsTestBase<NpgsqlEventStoreFixture>;
