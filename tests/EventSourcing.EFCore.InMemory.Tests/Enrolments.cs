@@ -46,3 +46,7 @@ public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<In
 public sealed class AppendGuardReleaseInMemoryTest : AppendGuardReleaseTestBase<InMemoryEventStoreFixture>;
 
 public sealed class OutboxPayloadInMemoryTest : OutboxPayloadTestBase<InMemoryEventStoreFixture>;
+
+public sealed class HealthCheckInMemoryTest : HealthCheckTestBase<InMemoryEventStoreFixture>;
+
+public sealed class HostedOptionsInMemoryTest : HostedOptionsTestBase<InMemoryEventStoreFixture>;

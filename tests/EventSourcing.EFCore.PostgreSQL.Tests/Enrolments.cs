@@ -41,3 +41,7 @@ public sealed class RoundTripPropertyNpgsqlTest : RoundTripPropertyTestBase<Npgs
 public sealed class AppendGuardReleaseNpgsqlTest : AppendGuardReleaseTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class OutboxPayloadNpgsqlTest : OutboxPayloadTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class HealthCheckNpgsqlTest : HealthCheckTestBase<NpgsqlEventStoreFixture>;
+
+public sealed class HostedOptionsNpgsqlTest : HostedOptionsTestBase<NpgsqlEventStoreFixture>;

@@ -96,6 +96,27 @@ public static class EventSourcingEventId
     /// <summary>A projection's checkpoint was rebased to a global position (Information).</summary>
     public static readonly EventId ProjectionCheckpointRebased = new(BaseId + 54, "EventSourcing.ProjectionCheckpointRebased");
 
-    /// <summary>Committed events wait behind a transaction open for 30 s or more; the holder is named (Warning).</summary>
+    /// <summary>
+    /// Committed events wait behind a transaction open for <see cref="ProjectionHostOptions.ReadHorizonStallThreshold"/>
+    /// (default 30 s) or more; the holder is named (Warning).
+    /// </summary>
     public static readonly EventId ReadHorizonHeldBack = new(BaseId + 53, "EventSourcing.ReadHorizonHeldBack");
+
+    /// <summary>
+    /// The lease on a claimed outbox message expired and another dispatcher claimed it before this one recorded its
+    /// outcome; the message may be published more than once (Warning).
+    /// </summary>
+    public static readonly EventId OutboxLeaseLost = new(BaseId + 70, "EventSourcing.OutboxLeaseLost");
+
+    /// <summary>An outbox message became a dead letter because the lease of its last attempt expired unrecorded (Error).</summary>
+    public static readonly EventId OutboxLeaseExpiredDeadLettered = new(BaseId + 71, "EventSourcing.OutboxLeaseExpiredDeadLettered");
+
+    /// <summary>A dispatcher's lease could not cover a single publish; it gave its claimed messages back (Warning).</summary>
+    public static readonly EventId OutboxLeaseTooShort = new(BaseId + 72, "EventSourcing.OutboxLeaseTooShort");
+
+    /// <summary>Dead-lettered outbox messages selected by a filter were requeued (Information).</summary>
+    public static readonly EventId OutboxDeadLettersRequeued = new(BaseId + 73, "EventSourcing.OutboxDeadLettersRequeued");
+
+    /// <summary>Dead-lettered outbox messages selected by a filter were purged (Warning).</summary>
+    public static readonly EventId OutboxDeadLettersPurged = new(BaseId + 74, "EventSourcing.OutboxDeadLettersPurged");
 }

@@ -3,7 +3,8 @@ namespace EventSourcing.EFCore;
 /// <summary>
 /// The open transaction that holds read-all back (PostgreSQL): events committed after it started are not returned, to
 /// any reader of any catch-up projection or of the outbox, until it ends. Reported by <see cref="ProjectionLag.HeldBackBy"/>
-/// and logged (<see cref="EventSourcingEventId.ReadHorizonHeldBack"/>) when it has been open for 30 s or more.
+/// and logged (<see cref="EventSourcingEventId.ReadHorizonHeldBack"/>) when it has been open for
+/// <see cref="ProjectionHostOptions.ReadHorizonStallThreshold"/> (default 30 s) or more.
 /// </summary>
 /// <param name="TransactionId">The holding transaction's id (the read-all horizon).</param>
 /// <param name="ProcessId">The backend process id (<c>pg_stat_activity.pid</c>), or <see langword="null"/> for a prepared transaction.</param>
@@ -17,8 +18,4 @@ public sealed record ReadHorizonHolder(
     string? Database,
     string? ApplicationName,
     string? State,
-    TimeSpan TransactionAge)
-{
-    /// <summary>Gets the transaction age from which a holder is logged as a warning by catch-up batches.</summary>
-    public static TimeSpan WarningThreshold { get; } = TimeSpan.FromSeconds(30);
-}
+    TimeSpan TransactionAge);

@@ -4,7 +4,11 @@ using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.EFCore.Diagnostics.Internal;
 
-/// <summary>The library's log messages, written through EF Core's update logger.</summary>
+/// <summary>
+/// The library's log messages (but the outbox's, in <c>OutboxLog</c>), written under the categories of
+/// <see cref="EventSourcingLoggerCategory"/>; every id is a constant of <see cref="EventSourcingEventId"/> and a row of
+/// docs/observability.md (a unit test keeps the three in step).
+/// </summary>
 internal static partial class Log
 {
     public static void AppendConflict(this ILogger logger, Exception conflict)

@@ -30,6 +30,9 @@ internal static class Messages
         => $"The DbContext '{contextType.Name}' is not configured for event sourcing. Call optionsBuilder.UseEventSourcing(es => ...) "
            + "when configuring it (AddDbContext or OnConfiguring), and modelBuilder.IncludeEventStore() in OnModelCreating.";
 
+    public static string OptionOutOfRange(string optionsType, string option, object? value, string rule)
+        => $"{optionsType}.{option} is {(value is null ? "null" : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture))}; it must be {rule}.";
+
     public static string ValueTooLong(string field, int length, int max) => $"The {field} is {length} characters long; at most {max} are allowed.";
 
     public static string ControlCharacter(string field) => $"The {field} contains control characters.";

@@ -11,16 +11,18 @@ namespace EventSourcing.EFCore.Projections.Internal;
 
 /// <summary>
 /// One batch of a catch-up projection, run inside <see cref="IProjectionBackend.RunExclusiveAsync{T}"/>: read the events
-/// of the types the projection handles after the committed checkpoint (other types are never read), take hold of the
-/// checkpoint row, apply the events and save the read-model changes, the dead letters and the new checkpoint in one
-/// SaveChanges (a fresh change tracker per batch). A runner that finds the checkpoint moved discards its batch and reads
-/// again. An event that fails stops the batch (<see cref="ProjectionErrorPolicy.Stop"/>) or is recorded as a
+/// of the types the projection handles after the committed checkpoint (other types are never read), apply them (the
+/// handlers run before any lock is taken, so on PostgreSQL the batch holds no transaction id while they run), then take
+/// hold of the checkpoint row and save the read-model changes, the dead letters and the new checkpoint in one SaveChanges
+/// (a fresh change tracker per batch). A runner that finds the checkpoint row written since it read it discards its batch
+/// and reads again. An event that fails stops the batch (<see cref="ProjectionErrorPolicy.Stop"/>) or is recorded as a
 /// <see cref="ProjectionDeadLetter"/> (<see cref="ProjectionErrorPolicy.DeadLetter"/>): the batch is then applied again
 /// from a clean change tracker without it, so none of its changes are saved.
 /// </summary>
 internal static class ProjectionBatch
 {
-    public static async Task<ProjectionBatchResult> RunAsync(DbContext context, Projection projection, int batchSize, CancellationToken cancellationToken)
+    public static async Task<ProjectionBatchResult> RunAsync(
+        DbContext context, Projection projection, int batchSize, TimeSpan horizonStallThreshold, CancellationToken cancellationToken)
     {
         var name = projection.Name;
         context.ChangeTracker.Clear();
@@ -40,7 +42,7 @@ internal static class ProjectionBatch
         var page = await backend.ReadPageAsync(context, model, from, types, batchSize, cancellationToken).ConfigureAwait(false);
         if (!page.Full)
         {
-            await ReadHorizonWatch.CheckAsync(context, backend, model, name, page.End, cancellationToken).ConfigureAwait(false);
+            await ReadHorizonWatch.CheckAsync(context, backend, model, name, page.End, horizonStallThreshold, cancellationToken).ConfigureAwait(false);
         }
 
         if (page.End == from)
@@ -48,15 +50,9 @@ internal static class ProjectionBatch
             return new ProjectionBatchResult(0, ReachedEnd: true);
         }
 
+        // The handlers run first, with no lock taken: on PostgreSQL the transaction has no id while they run, so it does
+        // not hold back the read-all horizon of other readers. The checkpoint row is locked in the short write phase below.
         var logger = EventSourcingLoggers.Of(context).Projections;
-        var checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
-        if (checkpoint.Position != from.Position || checkpoint.TransactionId != from.TransactionId)
-        {
-            logger.ProjectionRaceLost(name, from);
-            context.ChangeTracker.Clear();
-            return new ProjectionBatchResult(0, ReachedEnd: false);
-        }
-
         var events = new List<RecordedEvent>(page.Rows.Count);
         var failed = new Dictionary<long, (EventRow Row, Exception Error)>();
         foreach (var row in page.Rows)
@@ -87,7 +83,16 @@ internal static class ProjectionBatch
 
             var row = page.Rows.First(r => r.Event.GlobalPosition == failure.Event.GlobalPosition);
             failed.Add(row.Event.GlobalPosition, (row, failure.Error));
-            checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Write phase: lock the checkpoint row and check that nobody moved it (or reset, rebased or replayed the projection,
+        // which all write it) since it was read; if somebody did, the batch is discarded and read again.
+        var checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+        if (checkpoint.Position != stored.Position || checkpoint.TransactionId != stored.TransactionId || checkpoint.UpdatedAt != stored.UpdatedAt)
+        {
+            logger.ProjectionRaceLost(name, from);
+            context.ChangeTracker.Clear();
+            return new ProjectionBatchResult(0, ReachedEnd: false);
         }
 
         var now = ProjectionCheckpoints.Clock(context).GetUtcNow();

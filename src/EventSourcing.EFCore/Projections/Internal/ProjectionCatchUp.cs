@@ -29,11 +29,21 @@ internal static class ProjectionCatchUp
     }
 
     /// <summary>Reads, applies and commits at most one batch.</summary>
-    public static Task<ProjectionBatchResult> RunBatchAsync(DbContext context, Projection projection, int batchSize, CancellationToken cancellationToken)
+    /// <param name="context">The context the batch runs on.</param>
+    /// <param name="projection">The projection.</param>
+    /// <param name="batchSize">The most events applied.</param>
+    /// <param name="cancellationToken">A token to cancel the batch.</param>
+    /// <param name="horizonStallThreshold">
+    /// How long a transaction may hold read-all back before the batch logs it (<see cref="ProjectionHostOptions.ReadHorizonStallThreshold"/>);
+    /// null for the default.
+    /// </param>
+    public static Task<ProjectionBatchResult> RunBatchAsync(
+        DbContext context, Projection projection, int batchSize, CancellationToken cancellationToken, TimeSpan? horizonStallThreshold = null)
     {
         ThrowIfWrongContext(context, projection);
+        var threshold = horizonStallThreshold ?? ProjectionHostOptions.DefaultReadHorizonStallThreshold;
         return context.GetService<IProjectionBackend>().RunExclusiveAsync(
-            context, projection, (db, ct) => ProjectionBatch.RunAsync(db, projection, batchSize, ct), cancellationToken);
+            context, projection, (db, ct) => ProjectionBatch.RunAsync(db, projection, batchSize, threshold, ct), cancellationToken);
     }
 
     /// <summary>Clears the read model through the projection's reset hook and moves its checkpoint to the start, in one save.</summary>

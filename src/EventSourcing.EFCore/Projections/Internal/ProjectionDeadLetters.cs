@@ -47,10 +47,11 @@ internal static class ProjectionDeadLetters
         var backend = context.GetService<IProjectionBackend>();
         var failed = new Dictionary<long, Exception>();
         List<ProjectionDeadLetter> letters;
+        ProjectionCheckpoint checkpoint;
         while (true)
         {
             context.ChangeTracker.Clear();
-            await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
+            checkpoint = await backend.LoadCheckpointForUpdateAsync(context, name, cancellationToken).ConfigureAwait(false);
             letters = await context.Set<ProjectionDeadLetter>()
                 .AsTracking()
                 .Where(d => d.Projection == name)
@@ -96,6 +97,7 @@ internal static class ProjectionDeadLetters
         }
 
         var now = ProjectionCheckpoints.Clock(context).GetUtcNow();
+        checkpoint.UpdatedAt = now; // the read model changed: a batch that read it before must not save over it
         var applied = 0;
         foreach (var letter in letters)
         {

@@ -17,7 +17,8 @@ namespace EventSourcing.EFCore.Projections.Internal;
 /// stays idle. A failure is logged (<see cref="EventSourcingEventId.ProjectionFailed"/>) and retried later; the failed
 /// projection does not advance and the others carry on.
 /// </summary>
-internal sealed class ProjectionHostedService<TContext>(IServiceProvider services, ProjectionHostOptions options) : BackgroundService
+internal sealed class ProjectionHostedService<TContext>(IServiceProvider services, ProjectionHostOptions options, ProjectionFailures<TContext> failures)
+    : BackgroundService
     where TContext : DbContext
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -25,7 +26,7 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
         await Task.Yield(); // let the host finish starting
         var logger = services.GetService<ILoggerFactory>()?.CreateLogger(EventSourcingLoggerCategory.Projections) ?? NullLogger.Instance;
         List<Projection> projections;
-        var lease = await ContextLease.CreateAsync(services, stoppingToken).ConfigureAwait(false);
+        var lease = await ContextLease<TContext>.CreateAsync(services, stoppingToken).ConfigureAwait(false);
         await using (lease.ConfigureAwait(false))
         {
             var extension = lease.Context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()
@@ -47,11 +48,14 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
             ProjectionBatchResult batch;
             try
             {
-                var lease = await ContextLease.CreateAsync(services, stoppingToken).ConfigureAwait(false);
+                var lease = await ContextLease<TContext>.CreateAsync(services, stoppingToken).ConfigureAwait(false);
                 await using (lease.ConfigureAwait(false))
                 {
-                    batch = await ProjectionCatchUp.RunBatchAsync(lease.Context, projection, options.BatchSize, stoppingToken).ConfigureAwait(false);
+                    batch = await ProjectionCatchUp.RunBatchAsync(
+                        lease.Context, projection, options.BatchSize, stoppingToken, options.ReadHorizonStallThreshold).ConfigureAwait(false);
                 }
+
+                failures.Succeeded(projection.Name);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -61,6 +65,7 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
             {
                 // The service keeps running: the failure is logged, the projection stays where it was and is tried again.
                 Log.ProjectionFailed(logger, ex, projection.Name, options.RetryInterval);
+                failures.Failed(projection.Name, ex, TimeProvider.System.GetUtcNow());
                 await Task.Delay(options.RetryInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 idle = options.MinPollInterval;
                 continue;
@@ -81,43 +86,6 @@ internal sealed class ProjectionHostedService<TContext>(IServiceProvider service
             if (batch.Applied == 0)
             {
                 idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, options.MaxPollInterval.Ticks));
-            }
-        }
-    }
-
-    /// <summary>A context for one batch, and what must be disposed with it.</summary>
-    private sealed class ContextLease : IAsyncDisposable
-    {
-        private readonly AsyncServiceScope? _scope;
-
-        private ContextLease(TContext context, AsyncServiceScope? scope)
-        {
-            Context = context;
-            _scope = scope;
-        }
-
-        public TContext Context { get; }
-
-        public static async Task<ContextLease> CreateAsync(IServiceProvider services, CancellationToken cancellationToken)
-        {
-            if (services.GetService<IDbContextFactory<TContext>>() is { } factory)
-            {
-                return new ContextLease(await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false), scope: null);
-            }
-
-            var scope = services.CreateAsyncScope();
-            return new ContextLease(scope.ServiceProvider.GetRequiredService<TContext>(), scope);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_scope is { } scope)
-            {
-                await scope.DisposeAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                await Context.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

@@ -7,7 +7,7 @@ namespace EventSourcing.EFCore.Projections.Internal;
 
 /// <summary>
 /// Warns when a catch-up projection has read everything read-all returns but committed events wait behind a transaction
-/// open for <see cref="ReadHorizonHolder.WarningThreshold"/> or longer: the holder is named (once per projection and
+/// open for <see cref="ProjectionHostOptions.ReadHorizonStallThreshold"/> or longer: the holder is named (once per projection and
 /// holding transaction), so an operator sees within a minute who holds the store back.
 /// </summary>
 internal static class ReadHorizonWatch
@@ -17,10 +17,11 @@ internal static class ReadHorizonWatch
     private static readonly ConcurrentDictionary<(string Projection, ulong TransactionId), bool> Reported = new();
 
     public static async Task CheckAsync(
-        DbContext context, IProjectionBackend backend, EventStoreModel model, string projection, GlobalCheckpoint end, CancellationToken cancellationToken)
+        DbContext context, IProjectionBackend backend, EventStoreModel model, string projection, GlobalCheckpoint end, TimeSpan threshold,
+        CancellationToken cancellationToken)
     {
         var holder = await backend.FindHorizonHolderAsync(context, model, end, cancellationToken).ConfigureAwait(false);
-        if (holder is null || holder.TransactionAge < ReadHorizonHolder.WarningThreshold)
+        if (holder is null || holder.TransactionAge < threshold)
         {
             return;
         }
