@@ -45,10 +45,20 @@ public static class Bench
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
+                var sampler = variant.Name == Library ? AllocationSampler.Instance : null;
+                sampler?.Sampling = true;
                 result.Samples[variant.Name].Add(await variant.RunAsync(run));
+                sampler?.Sampling = false;
             }
 
             Console.Write(".");
+        }
+
+        if (AllocationSampler.Instance is { } allocations)
+        {
+            var summary = allocations.TakeSummary();
+            Console.WriteLine($"    library allocations sampled by type: {summary}");
+            result.Note = (result.Note is null ? "" : result.Note + " ") + "Library allocations sampled by type (--alloc-profile): " + summary + ".";
         }
 
         if (result.Samples.ContainsKey(Raw))

@@ -3,7 +3,7 @@ using EventSourcing.EFCore.Benchmarks;
 using Npgsql;
 
 // EventSourcing.EFCore benchmark: the library against the raw Npgsql ceiling and a naive EF Core mapping.
-//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--runs R] [--connection <cs>] [--out <dir>] [--only A,B,…]
+//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,…]
 // Normally started by eng/bench.sh, which also starts a throwaway PostgreSQL.
 var settings = BenchSettings.Full;
 var connection = Environment.GetEnvironmentVariable("EVENTSOURCING_BENCH_POSTGRES");
@@ -17,10 +17,11 @@ for (var i = 0; i < args.Length; i++)
         case "--quick": settings = BenchSettings.Quick; break;
         case "--connection": connection = args[++i]; break;
         case "--out": output = args[++i]; break;
+        case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
         case "--runs": runs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U]");
             return 2;
     }
 }
