@@ -47,7 +47,7 @@ public sealed record BenchSettings(
         ReadAllPageSize: 1_000,
         SnapshotStreamEvents: 50_000,
         CatchUpRuns: 3,
-        CatchUpEvents: 20_000,
+        CatchUpEvents: 10_000,
         OutboxRuns: 3,
         OutboxMessages: 5_000);
 
@@ -72,7 +72,7 @@ public sealed record BenchSettings(
         ReadAllPageSize: 1_000,
         SnapshotStreamEvents: 1_000_000,
         CatchUpRuns: 5,
-        CatchUpEvents: 100_000,
+        CatchUpEvents: 30_000,
         OutboxRuns: 5,
         OutboxMessages: 20_000);
 

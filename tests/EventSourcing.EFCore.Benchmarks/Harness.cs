@@ -11,7 +11,7 @@ public static class Bench
     public const string Raw = "raw Npgsql";
     public const string Naive = "naive EF";
 
-    public static readonly string[] Variants = [Library, Raw, Naive, UpcastScenario.NoUpcast, OutboxScenario.Unordered];
+    public static readonly string[] Variants = [Library, Raw, Naive, UpcastScenario.NoUpcast, OutboxScenario.Unordered, CatchUpScenario.NoOpHandler];
 
     public static async Task<ScenarioResult> RunAsync(ScenarioResult result, int runs, IReadOnlyList<Variant> variants, Func<Variant, Task>? beforeEach = null)
     {
