@@ -70,7 +70,8 @@ public sealed class RunSample
 public sealed record Variant(string Name, Func<int, Task<RunSample>> RunAsync);
 
 /// <summary>A scenario's target: a minimum library/raw ratio, or (when set) a maximum library p50 latency in ms.</summary>
-public sealed record Target(double MinRatio, string Text, double? MaxLibraryP50Ms = null);
+/// <remarks>Optionally also a maximum library/raw client CPU ratio and a maximum of bytes allocated per unit.</remarks>
+public sealed record Target(double MinRatio, string Text, double? MaxLibraryP50Ms = null, double? MaxCpuRatio = null, double? MaxBytesPerUnit = null);
 
 /// <summary>The outcome of one scenario: samples per variant, interleaved run by run.</summary>
 public sealed class ScenarioResult(string id, string title, string unit, Target? target, bool timeRatio)
@@ -141,7 +142,9 @@ public sealed class ScenarioResult(string id, string title, string unit, Target?
     {
         null => null,
         { MaxLibraryP50Ms: { } max } => Percentile(Bench.Library, 50) < max,
-        _ => Ratio(Bench.Library) >= Target.MinRatio,
+        _ => Ratio(Bench.Library) >= Target.MinRatio
+             && (Target.MaxCpuRatio is not { } cpu || CpuRatio(Bench.Library) <= cpu)
+             && (Target.MaxBytesPerUnit is not { } bytes || BytesPerUnit(Bench.Library) <= bytes),
     };
 }
 

@@ -67,7 +67,13 @@ public static class Report
         b.AppendLine("|---|---|---:|---:|---:|---:|---|---:|---|---|");
         foreach (var r in results)
         {
-            var met = r.Met switch { true => "yes", false => "**no**", null => "–" };
+            var met = r.Met switch
+            {
+                null => "–",
+                _ when r.Target?.MaxLibraryP50Ms is null && r.SpreadTooWide(Bench.Library) => r.Met == true ? "yes (spread too wide to judge)" : "**no** (spread too wide to judge)",
+                true => "yes",
+                false => "**no**",
+            };
             var naive = r.Samples.ContainsKey(Bench.Naive) ? $"{r.Ratio(Bench.Naive):0.00}" : "–";
             var runs = r.Samples.TryGetValue(Bench.Library, out var s) ? s.Count : 0;
             b.AppendLine(Inv, $"| {r.Id} | {r.Title} | {runs} | {Rate(r, Bench.Library)} | {Rate(r, Bench.Raw)} | {Rate(r, Bench.Naive)} | {RatioText(r)} | {naive} | {r.Target?.Text ?? "–"} | {met} |");
@@ -92,8 +98,9 @@ public static class Report
             {
                 var (low, high) = r.RatioQuartiles(v);
                 b.AppendLine();
+                var toRaw = r.Samples.ContainsKey(Bench.Raw) ? $"; /raw {Ratio(r.Ratio(v))} ({Ratio(low)}–{Ratio(high)})" : "";
                 b.AppendLine(Inv,
-                    $"{r.Id}, variant \"{v}\": {r.MedianRate(v):N0} {r.Unit}; /raw {Ratio(r.Ratio(v))} ({Ratio(low)}–{Ratio(high)}); CPU {r.CpuPerUnit(v):0.0} µs, {r.BytesPerUnit(v):N0} B allocated per unit; p50 / p99 {Latency(r, v)} ms.");
+                    $"{r.Id}, variant \"{v}\": {r.MedianRate(v):N0} {r.Unit}{toRaw}; CPU {r.CpuPerUnit(v):0.0} µs, {r.BytesPerUnit(v):N0} B allocated per unit; p50 / p99 {Latency(r, v)} ms.");
             }
         }
 
