@@ -1,6 +1,6 @@
 namespace EventSourcing.EFCore.Benchmarks;
 
-/// <summary>Sizes of one benchmark mode: <c>--quick</c> (smoke run, under 2 minutes) or the full run.</summary>
+/// <summary>Sizes of one benchmark mode: <c>--quick</c> (smoke run, R = 3 runs per variant) or the full run (R = 5–7).</summary>
 public sealed record BenchSettings(
     string Mode,
     int AppendRuns,
@@ -20,49 +20,65 @@ public sealed record BenchSettings(
     int ReadAllRuns,
     int ReadAllEvents,
     int ReadAllPageSize,
-    int SnapshotStreamEvents)
+    int SnapshotStreamEvents,
+    int CatchUpRuns,
+    int CatchUpEvents,
+    int OutboxRuns,
+    int OutboxMessages)
 {
     public static BenchSettings Quick { get; } = new(
         Mode: "quick",
-        AppendRuns: 5,
-        SingleAppendsPerRun: 150,
+        AppendRuns: 3,
+        SingleAppendsPerRun: 300,
         BatchSavesPerRun: 8,
         BatchSize: 100,
         ImportRuns: 3,
         ImportEvents: 100_000,
         ImportStreams: 1_000,
         NaiveImportDivisor: 10,
-        ConcurrentRuns: 5,
+        ConcurrentRuns: 3,
         Writers: 8,
-        AppendsPerWriter: 20,
+        AppendsPerWriter: 30,
         HotAppendsPerWriter: 5,
-        LoadRuns: 5,
+        LoadRuns: 3,
         LoadSizes: [1_000, 10_000, 100_000],
         ReadAllRuns: 3,
         ReadAllEvents: 200_000,
         ReadAllPageSize: 1_000,
-        SnapshotStreamEvents: 50_000);
+        SnapshotStreamEvents: 50_000,
+        CatchUpRuns: 3,
+        CatchUpEvents: 10_000,
+        OutboxRuns: 3,
+        OutboxMessages: 5_000);
 
     public static BenchSettings Full { get; } = new(
         Mode: "full",
-        AppendRuns: 21,
-        SingleAppendsPerRun: 400,
-        BatchSavesPerRun: 25,
+        AppendRuns: 7,
+        SingleAppendsPerRun: 1_200,
+        BatchSavesPerRun: 75,
         BatchSize: 100,
-        ImportRuns: 3,
+        ImportRuns: 5,
         ImportEvents: 1_000_000,
         ImportStreams: 10_000,
         NaiveImportDivisor: 10,
-        ConcurrentRuns: 15,
+        ConcurrentRuns: 7,
         Writers: 8,
-        AppendsPerWriter: 60,
-        HotAppendsPerWriter: 20,
-        LoadRuns: 11,
+        AppendsPerWriter: 120,
+        HotAppendsPerWriter: 40,
+        LoadRuns: 7,
         LoadSizes: [1_000, 10_000, 100_000],
-        ReadAllRuns: 3,
+        ReadAllRuns: 5,
         ReadAllEvents: 2_000_000,
         ReadAllPageSize: 1_000,
-        SnapshotStreamEvents: 1_000_000);
+        SnapshotStreamEvents: 1_000_000,
+        CatchUpRuns: 5,
+        CatchUpEvents: 30_000,
+        OutboxRuns: 5,
+        OutboxMessages: 20_000);
+
+    /// <summary>Returns these sizes with every scenario run <paramref name="runs"/> times (R, the <c>--runs</c> option).</summary>
+    public BenchSettings WithRuns(int runs)
+        => this with { AppendRuns = runs, ImportRuns = runs, ConcurrentRuns = runs, LoadRuns = runs, ReadAllRuns = runs, CatchUpRuns = runs, OutboxRuns = runs };
 
     /// <summary>How many loads of a stream of <paramref name="size"/> events make one run.</summary>
     public int LoadsPerRun(int size) => Math.Max(1, (Mode == "quick" ? 5_000 : 20_000) / size);

@@ -3,12 +3,13 @@ using EventSourcing.EFCore.Benchmarks;
 using Npgsql;
 
 // EventSourcing.EFCore benchmark: the library against the raw Npgsql ceiling and a naive EF Core mapping.
-//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--connection <cs>] [--out <dir>] [--only A,B,…]
+//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,…]
 // Normally started by eng/bench.sh, which also starts a throwaway PostgreSQL.
 var settings = BenchSettings.Full;
 var connection = Environment.GetEnvironmentVariable("EVENTSOURCING_BENCH_POSTGRES");
 var output = Path.Combine("artifacts", "bench");
 HashSet<string>? only = null;
+int? runs = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -16,11 +17,24 @@ for (var i = 0; i < args.Length; i++)
         case "--quick": settings = BenchSettings.Quick; break;
         case "--connection": connection = args[++i]; break;
         case "--out": output = args[++i]; break;
+        case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
+        case "--runs": runs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,U]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U]");
             return 2;
     }
+}
+
+if (runs is { } r)
+{
+    if (r < 1)
+    {
+        Console.Error.WriteLine("--runs needs a positive number of runs per variant.");
+        return 2;
+    }
+
+    settings = settings.WithRuns(r);
 }
 
 if (string.IsNullOrWhiteSpace(connection))
@@ -37,7 +51,9 @@ string postgres;
 await using (var server = NpgsqlDataSource.Create(connection))
 {
     await using var command = server.CreateCommand(
-        "SELECT split_part(version(), ' on ', 1) || '; fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit') || ', shared_buffers=' || current_setting('shared_buffers')");
+        "SELECT split_part(version(), ' on ', 1) || '; fsync=' || current_setting('fsync') || ', synchronous_commit=' || current_setting('synchronous_commit')"
+        + " || ', full_page_writes=' || current_setting('full_page_writes') || ', wal_sync_method=' || current_setting('wal_sync_method')"
+        + " || ', shared_buffers=' || current_setting('shared_buffers')");
     postgres = (string)(await command.ExecuteScalarAsync())!;
 }
 
@@ -92,6 +108,18 @@ if (Wanted("U"))
 {
     await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_upcast");
     results.Add(await new UpcastScenario(db, settings).RunAsync());
+}
+
+if (Wanted("H"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_catchup");
+    results.Add(await new CatchUpScenario(db, settings).RunAsync());
+}
+
+if (Wanted("I"))
+{
+    await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_outbox");
+    results.Add(await new OutboxScenario(db, settings).RunAsync());
 }
 
 if (Wanted("C"))

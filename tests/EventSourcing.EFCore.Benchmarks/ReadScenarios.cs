@@ -77,7 +77,7 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
         {
             var id = _streams[size];
             var loads = settings.LoadsPerRun(size);
-            var result = new ScenarioResult($"E{index++}", $"aggregate load, {size:N0} events, no snapshot", "events/s", new Target(1 / 1.15, "time ≤ 1.15× raw"), timeRatio: true);
+            var result = new ScenarioResult($"E{index++}", $"aggregate load, {size:N0} events, no snapshot", "events/s", new Target(1 / 1.10, "time ≤ 1.10× raw"), timeRatio: true);
             results.Add(await Bench.RunAsync(result, settings.LoadRuns, [
                 Loads(Bench.Library, size, loads, async () =>
                 {
@@ -108,7 +108,10 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
         var snapshotLoads = Math.Max(50, settings.LoadsPerRun(1_000));
         var e4 = new ScenarioResult(
             $"E{index}", $"aggregate load, {settings.SnapshotStreamEvents:N0} events with a snapshot {SnapshotTail} events from the end", "events/s",
-            new Target(0, "p50 < 2 ms", MaxLibraryP50Ms: 2), timeRatio: true);
+            new Target(0, "p50 < 0.5 ms", MaxLibraryP50Ms: 0.5), timeRatio: true)
+        {
+            Note = "rate, CPU and allocations per event count the whole stream's events per load (most are covered by the snapshot): read the p50 latency.",
+        };
         results.Add(await Bench.RunAsync(e4, settings.LoadRuns, [
             Loads(Bench.Library, total, snapshotLoads, async () =>
             {
@@ -123,7 +126,8 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
     internal static Variant Loads(string name, int size, int loads, Func<Task<long>> load)
         => new(name, async run =>
         {
-            var n = run < 0 ? Math.Max(loads, 40) : loads; // warm-up: enough loads for tiered JIT to optimize the path
+            // Warm-up: enough loads for tiered JIT to optimize the path (40 calls; per-row code is optimized within a long load).
+            var n = run < 0 ? Math.Max(loads, Math.Clamp(400_000 / size, 4, 40)) : loads;
             var sample = new RunSample();
             sample.Start();
             for (var i = 0; i < n; i++)
@@ -148,7 +152,7 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
     {
         var total = settings.ReadAllEvents;
         var pageSize = settings.ReadAllPageSize;
-        var result = new ScenarioResult("F", $"read-all {total:N0} events, pages of {pageSize:N0}", "events/s", new Target(0.85, "≥ 0.85"), timeRatio: false);
+        var result = new ScenarioResult("F", $"read-all {total:N0} events, pages of {pageSize:N0}", "events/s", new Target(0.90, "≥ 0.90, ≤ 800 B per event", MaxBytesPerUnit: 800), timeRatio: false);
         return Bench.RunAsync(result, settings.ReadAllRuns, [
             Reads(Bench.Library, total, pageSize, async (limit, onPage) =>
             {

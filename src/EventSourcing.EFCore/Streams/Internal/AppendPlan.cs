@@ -53,7 +53,8 @@ internal sealed class AppendPlan
         var firstVersions = new long[batches.Count];
         var resultVersions = new long[batches.Count];
         var conflicts = false;
-        var eventIds = new HashSet<Guid>();
+        // Ids unique within each batch were checked when it was prepared (EventPreparer): only several batches need the set.
+        var eventIds = batches.Count > 1 ? new HashSet<Guid>(batches.Sum(b => b.Events.Count)) : null;
         for (var i = 0; i < batches.Count; i++)
         {
             var batch = batches[i];
@@ -69,9 +70,12 @@ internal sealed class AppendPlan
                     ?? throw new InvalidOperationException("The current version of " + batch.StreamId + " was not read.");
             }
 
-            foreach (var e in batch.Events)
+            if (eventIds is not null)
             {
-                conflicts |= !eventIds.Add(e.EventId);
+                foreach (var e in batch.Events)
+                {
+                    conflicts |= !eventIds.Add(e.EventId);
+                }
             }
 
             firstVersions[i] = checked(current + 1);
