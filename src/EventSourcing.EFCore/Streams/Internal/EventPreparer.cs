@@ -12,7 +12,7 @@ namespace EventSourcing.EFCore.Streams.Internal;
 /// </summary>
 internal static class EventPreparer
 {
-    public static IReadOnlyList<PreparedEvent> Prepare(EventSourcingOptionsExtension options, StreamId streamId, IEnumerable<object> events)
+    public static IReadOnlyList<PreparedEvent> Prepare(EventSourcingOptionsExtension options, StreamId streamId, IEnumerable<object> events, bool recordTraceContext = true)
     {
         ArgumentNullException.ThrowIfNull(events);
         var prepared = new List<PreparedEvent>();
@@ -21,7 +21,7 @@ internal static class EventPreparer
         var index = 0;
         foreach (var item in events)
         {
-            var e = PrepareOne(options, streamId, index, item, now);
+            var e = PrepareOne(options, streamId, index, item, now, recordTraceContext && options.RecordTraceContext);
             if (!ids.Add(e.EventId))
             {
                 throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, e.EventId, index), nameof(events));
@@ -43,7 +43,7 @@ internal static class EventPreparer
         }
     }
 
-    private static PreparedEvent PrepareOne(EventSourcingOptionsExtension options, StreamId streamId, int index, object? item, DateTimeOffset now)
+    private static PreparedEvent PrepareOne(EventSourcingOptionsExtension options, StreamId streamId, int index, object? item, DateTimeOffset now, bool recordTraceContext)
     {
         if (item is null)
         {
@@ -123,6 +123,7 @@ internal static class EventPreparer
             }
         }
 
+        metadata = recordTraceContext ? TraceContextMetadata.Add(metadata) : metadata;
         var metadataJson = EventSerializer.SerializeMetadata(metadata);
         if (metadataJson is not null && EventSerializer.Utf8Length(metadataJson) > options.MaxEventSize)
         {
