@@ -39,16 +39,22 @@ internal sealed class SaveTelemetry
     /// <summary>Starts the telemetry of a save of <paramref name="batches"/>, or returns null when nobody listens or nothing is appended.</summary>
     public static SaveTelemetry? Start(DbContext context, IReadOnlyList<PendingAppend> batches)
     {
-        if (!batches.Any(b => b.Events.Count > 0))
+        var metrics = EventSourcingMetrics.Of(context);
+        if (!EventSourcingActivitySource.Source.HasListeners()
+            && !metrics.SaveDuration.Enabled && !metrics.Saves.Enabled && !metrics.EventsAppended.Enabled && !metrics.Conflicts.Enabled)
         {
             return null;
         }
 
-        var metrics = EventSourcingMetrics.Of(context);
-        return EventSourcingActivitySource.Source.HasListeners()
-               || metrics.SaveDuration.Enabled || metrics.Saves.Enabled || metrics.EventsAppended.Enabled || metrics.Conflicts.Enabled
-            ? new SaveTelemetry(metrics, batches)
-            : null;
+        foreach (var batch in batches)
+        {
+            if (batch.Events.Count > 0)
+            {
+                return new SaveTelemetry(metrics, batches);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>EF wrote the save: counts it and its events, records its duration, ends the span.</summary>
