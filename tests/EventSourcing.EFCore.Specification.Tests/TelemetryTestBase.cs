@@ -247,6 +247,13 @@ public abstract class TelemetryTestBase<TFixture> : EventStoreTestBase<TFixture>
             Assert.That(() => db.Projections().CatchUpAsync("telemetry-failing"), Throws.InstanceOf<ProjectionFailedException>());
         }
 
+        await using (var db = CreateTelemetryContext(es => es.AddProjection<TestDbContext>("telemetry-dead-letter", p => p
+                         .OnError(ProjectionErrorPolicy.DeadLetter)
+                         .On<Deposited>((_, _, _) => throw new InvalidOperationException("boom")))))
+        {
+            await db.Projections().CatchUpAsync("telemetry-dead-letter");
+        }
+
         await using (var db = CreateTelemetryContext(es => es.AddProjection<BalanceProjection>()))
         {
             await db.Projections().CatchUpAsync("balances");
@@ -255,29 +262,49 @@ public abstract class TelemetryTestBase<TFixture> : EventStoreTestBase<TFixture>
         await using (var db = CreateTelemetryContext(es => es.UseOutbox(o => o.PublishAll("ledger"))))
         {
             await db.Outbox().GetStatsAsync();
+            Assert.That(_capture.Measurements("eventsourcing.outbox.pending").Select(m => m.Value), Is.EqualTo(new double[] { 5 }), "the gauge shows the stats just read");
             Assert.That(await db.Outbox().DispatchPendingAsync(new RecordingOutboxPublisher()), Is.EqualTo(5), "2 deposits and the portfolio's 3 events");
+        }
+
+        await using (var db = CreateTelemetryContext(es => es.UseOutbox(o => o.PublishAll("audit").MaxAttempts(1))))
+        {
+            db.Events().Append(NewStream(), ExpectedVersion.NoStream, new Deposited(9));
+            await SaveAsync(db, async);
+        }
+
+        await using (var db = CreateTelemetryContext(es => es.UseOutbox(o => o.PublishAll("audit").MaxAttempts(1))))
+        {
+            var refusing = new RecordingOutboxPublisher { Fail = _ => new TimeoutException("broker down") };
+            Assert.That(await db.Outbox().DispatchPendingAsync(refusing), Is.Zero);
+            Assert.That((await db.Outbox().GetStatsAsync()).DeadLetters, Is.EqualTo(1));
         }
 
         Assert.Multiple(() =>
         {
-            Assert.That(Sum("eventsourcing.saves"), Is.EqualTo(1));
-            Assert.That(Sum("eventsourcing.events.appended"), Is.EqualTo(5));
+            Assert.That(Sum("eventsourcing.saves"), Is.EqualTo(2));
+            Assert.That(Sum("eventsourcing.events.appended"), Is.EqualTo(6));
             Assert.That(_capture.Measurements("eventsourcing.conflicts").Single().Tags["eventsourcing.conflict.kind"], Is.EqualTo("version"));
-            Assert.That(_capture.Measurements("eventsourcing.save.duration"), Has.Count.EqualTo(2).And.All.Matches<(double Value, Dictionary<string, object?> Tags)>(m => m.Value > 0));
+            Assert.That(_capture.Measurements("eventsourcing.save.duration"), Has.Count.EqualTo(3).And.All.Matches<(double Value, Dictionary<string, object?> Tags)>(m => m.Value > 0));
             Assert.That(Sum("eventsourcing.snapshot.hits"), Is.EqualTo(2));
             Assert.That(Sum("eventsourcing.snapshot.misses"), Is.EqualTo(1), "the load of an unknown portfolio");
             Assert.That(_capture.Measurements("eventsourcing.load.events_replayed").Select(m => m.Value), Is.EqualTo(new double[] { 0, 0, 0 }));
             Assert.That(_capture.Measurements("eventsourcing.load.duration"), Has.Count.EqualTo(3));
-            var errors = _capture.Measurements("eventsourcing.projection.errors").Single();
-            Assert.That(errors.Tags["eventsourcing.projection.name"], Is.EqualTo("telemetry-failing"));
-            Assert.That(errors.Tags["error.type"], Is.EqualTo(typeof(InvalidOperationException).FullName));
+            var errors = _capture.Measurements("eventsourcing.projection.errors").ToLookup(m => m.Tags["eventsourcing.projection.name"]);
+            Assert.That(errors["telemetry-failing"].Single().Tags["error.type"], Is.EqualTo(typeof(InvalidOperationException).FullName), "a failed batch");
+            Assert.That(errors["telemetry-dead-letter"].Single().Tags["error.type"], Is.EqualTo("dead_letter"));
+            Assert.That(errors["telemetry-dead-letter"].Single().Value, Is.EqualTo(2), "one per dead-lettered deposit");
             var lag = _capture.Measurements("eventsourcing.projection.lag.events").Where(m => Equals(m.Tags["eventsourcing.projection.name"], "balances")).ToList();
             Assert.That(lag.Select(m => m.Value), Is.Not.Empty.And.All.EqualTo(0), "caught up");
             Assert.That(_capture.Measurements("eventsourcing.projection.lag.time"), Is.Not.Empty);
             Assert.That(_capture.Measurements("eventsourcing.read_all.horizon.age"), Is.Not.Empty);
             Assert.That(Sum("eventsourcing.outbox.published"), Is.EqualTo(5));
-            Assert.That(_capture.Measurements("eventsourcing.outbox.publish.duration").Select(m => m.Tags["messaging.destination.name"]), Is.EqualTo(Enumerable.Repeat("ledger", 5)));
-            Assert.That(_capture.Measurements("eventsourcing.outbox.pending").Select(m => m.Value), Does.Contain(5), "as the stats read before the dispatch saw it");
+            var publishes = _capture.Measurements("eventsourcing.outbox.publish.duration");
+            Assert.That(publishes.Select(m => m.Tags["messaging.destination.name"]), Is.EqualTo(Enumerable.Repeat("ledger", 5).Append("audit")));
+            Assert.That(publishes[^1].Tags["error.type"], Is.EqualTo(typeof(TimeoutException).FullName));
+            Assert.That(_capture.Measurements("eventsourcing.outbox.failed").Single().Tags["messaging.destination.name"], Is.EqualTo("audit"));
+            Assert.That(Sum("eventsourcing.outbox.dead_lettered"), Is.EqualTo(1));
+            Assert.That(_capture.Measurements("eventsourcing.outbox.dead_letters").Select(m => m.Value).Last(), Is.EqualTo(1));
+            Assert.That(_capture.Measurements("eventsourcing.outbox.pending").Select(m => m.Value).Last(), Is.Zero, "the last stats read: nothing pending");
         });
     }
 
