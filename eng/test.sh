@@ -321,7 +321,7 @@ if [ -f "$SAMPLE_PROJECT" ]; then
     if [ -n "$HAVE_FILTER" ]; then
         info "skipping the BankLedger demo because --filter was given"
     else
-        run_demo demo-inmemory
+        run_demo demo-inmemory --telemetry
         run_demo demo-postgres --postgres "$EVENTSOURCING_TEST_POSTGRES"
     fi
 fi

@@ -8,13 +8,19 @@ using Microsoft.EntityFrameworkCore;
 // BankLedger: the library doing its job on a small bank. Accounts are event-sourced aggregates; tellers race on
 // them with optimistic concurrency; snapshots, a catch-up projection of balances, the outbox, point-in-time loads,
 // and a final consistency check. EF InMemory by default; --postgres "<connection string>" applies the migrations
-// and runs the same on PostgreSQL; --rabbitmq "amqp://..." publishes the outbox to RabbitMQ instead of the console.
-var options = args.Length % 2 == 0 ? args.Chunk(2).ToDictionary(p => p[0], p => p[1]) : null;
+// and runs the same on PostgreSQL; --rabbitmq "amqp://..." publishes the outbox to RabbitMQ instead of the console;
+// --telemetry exports one command's trace (append, catch-up, outbox publish) and the metrics with OpenTelemetry's
+// console exporter.
+var telemetryRequested = args.Contains("--telemetry");
+var pairs = args.Where(a => a != "--telemetry").ToArray();
+var options = pairs.Length % 2 == 0 ? pairs.Chunk(2).ToDictionary(p => p[0], p => p[1]) : null;
 if (options is null || options.Keys.Any(k => k is not ("--postgres" or "--rabbitmq")))
 {
-    Console.Error.WriteLine("usage: dotnet run --project samples/BankLedger [-- [--postgres \"<connection string>\"] [--rabbitmq \"amqp://user:password@host:5672/\"]]");
+    Console.Error.WriteLine("usage: dotnet run --project samples/BankLedger [-- [--postgres \"<connection string>\"] [--rabbitmq \"amqp://user:password@host:5672/\"] [--telemetry]]");
     return 2;
 }
+
+using var telemetry = telemetryRequested ? new LedgerTelemetry() : null;
 
 var postgres = options.GetValueOrDefault("--postgres");
 var rabbitmq = options.GetValueOrDefault("--rabbitmq");
@@ -128,6 +134,20 @@ await Task.WhenAll(Enumerable.Range(1, tellers).Select(teller => Task.Run(async 
 Console.WriteLine($"      done in {clock.ElapsedMilliseconds} ms: {posted.Count} operations, {conflicts} concurrency conflicts retried, "
     + $"{refused} withdrawals turned into deposits (no overdrafts).");
 
+// With --telemetry: one more deposit, as a command with its own span; its trace is followed to the projection and the outbox.
+ActivityTraceId? commandTrace = null;
+if (telemetry is not null)
+{
+    using var command = LedgerTelemetry.Commands.StartActivity("deposit command")!;
+    commandTrace = command.TraceId;
+    await using var db = NewContext();
+    var account = await db.Aggregates<Account>().LoadAsync(accounts[0]);
+    account.Deposit(1m, "telemetry-demo");
+    await db.SaveChangesAsync(); // the event's metadata stores this command's traceparent
+    posted.Add((accounts[0], 1m));
+    Console.WriteLine($"      --telemetry: a deposit command ran in trace {command.TraceId}.");
+}
+
 // 4. Snapshots: SnapshotEvery<Account>(20) wrote them in the same SaveChanges as the events that crossed a multiple of 20.
 await using (var db = NewContext())
 {
@@ -218,6 +238,15 @@ await using (var db = NewContext())
         Console.WriteLine($"      {id,-18} {events,8} {sum,12:0.00} {aggregate.Balance,10:0.00} {projected.Balance,10:0.00} "
             + $"{expected,10:0.00} {published,4}/{events,-3} {(match ? "ok" : "MISMATCH")}");
     }
+}
+
+if (telemetry is not null && commandTrace is { } trace)
+{
+    var (inTrace, linked) = telemetry.SpansOf(trace);
+    var reached = inTrace.Contains("eventsourcing.save") && inTrace.Any(n => n.StartsWith("publish ", StringComparison.Ordinal)) && linked.Contains("eventsourcing.catch_up");
+    ok &= reached;
+    Console.WriteLine($"Telemetry: trace {trace} has spans [{string.Join(", ", inTrace)}]; linked from [{string.Join(", ", linked)}]: "
+        + (reached ? "the command reached the projection and the outbox." : "MISSING a span."));
 }
 
 Console.WriteLine();

@@ -47,6 +47,9 @@ public sealed class RabbitMqOutboxPublisher : IOutboxPublisher, IAsyncDisposable
         };
     }
 
+    /// <summary>Gets <c>rabbitmq</c>, the OpenTelemetry <c>messaging.system</c> of the publish span.</summary>
+    public string MessagingSystem => "rabbitmq";
+
     /// <inheritdoc />
     public async Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
     {

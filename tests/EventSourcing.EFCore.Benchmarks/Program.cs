@@ -3,13 +3,15 @@ using EventSourcing.EFCore.Benchmarks;
 using Npgsql;
 
 // EventSourcing.EFCore benchmark: the library against the raw Npgsql ceiling and a naive EF Core mapping.
-//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,…]
+//   dotnet run -c Release --project tests/EventSourcing.EFCore.Benchmarks -- [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,…] [--listen]
+// --listen attaches an ActivityListener and a MeterListener to the library's source and meter (the cost of being observed).
 // Normally started by eng/bench.sh, which also starts a throwaway PostgreSQL.
 var settings = BenchSettings.Full;
 var connection = Environment.GetEnvironmentVariable("EVENTSOURCING_BENCH_POSTGRES");
 var output = Path.Combine("artifacts", "bench");
 HashSet<string>? only = null;
 int? runs = null;
+var listen = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -20,8 +22,9 @@ for (var i = 0; i < args.Length; i++)
         case "--alloc-profile": AllocationSampler.Instance = new AllocationSampler(); break;
         case "--runs": runs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
+        case "--listen": listen = true; break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U] [--listen]");
             return 2;
     }
 }
@@ -44,6 +47,8 @@ if (string.IsNullOrWhiteSpace(connection))
 }
 
 bool Wanted(string id) => only is null || only.Contains(id);
+
+using var listener = listen ? new BenchListener() : null;
 
 var total = Stopwatch.StartNew();
 var machine = Report.Machine();
@@ -126,6 +131,11 @@ if (Wanted("C"))
 {
     await using var db = await BenchDatabase.CreateAsync(connection, "es_bench_import");
     results.Add(await new ImportScenario(db, settings).RunAsync());
+}
+
+if (listener is not null)
+{
+    Console.WriteLine($"  {listener.Summary}");
 }
 
 results.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));

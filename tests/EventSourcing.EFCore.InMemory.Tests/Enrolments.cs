@@ -25,6 +25,8 @@ public sealed class ProjectionLoadInMemoryTest : ProjectionLoadTestBase<InMemory
 
 public sealed class OutboxInMemoryTest : OutboxTestBase<InMemoryEventStoreFixture>;
 
+public sealed class TelemetryInMemoryTest : TelemetryTestBase<InMemoryEventStoreFixture>;
+
 public sealed class LoggingInMemoryTest : LoggingTestBase<InMemoryEventStoreFixture>;
 
 public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStoreFixture>;

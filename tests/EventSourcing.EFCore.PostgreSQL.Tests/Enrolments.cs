@@ -20,6 +20,8 @@ public sealed class ProjectionLoadNpgsqlTest : ProjectionLoadTestBase<NpgsqlEven
 
 public sealed class OutboxNpgsqlTest : OutboxTestBase<NpgsqlEventStoreFixture>;
 
+public sealed class TelemetryNpgsqlTest : TelemetryTestBase<NpgsqlEventStoreFixture>;
+
 public sealed class LoggingNpgsqlTest : LoggingTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixture>;

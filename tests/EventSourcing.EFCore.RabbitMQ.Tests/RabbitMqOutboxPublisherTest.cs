@@ -95,6 +95,42 @@ public sealed class RabbitMqOutboxPublisherTest
     }
 
     [Test]
+    public async Task A_message_carries_the_trace_of_the_command_that_appended_its_event_below_the_publish_span()
+    {
+        using var capture = new TelemetryCapture();
+        var (exchange, queue) = await RabbitMqBroker.DeclareAsync();
+        Action<OutboxOptionsBuilder> outbox = o => o.PublishAll("ledger");
+        var stream = new StreamId("order", Guid.NewGuid().ToString("N"));
+        System.Diagnostics.ActivityTraceId appending;
+        using (var command = TelemetryCapture.TestSource.StartActivity("command")!)
+        {
+            appending = command.TraceId;
+            await using var db = CreateContext(outbox);
+            await db.Events().AppendAsync(stream, ExpectedVersion.NoStream, [new Deposited(1), new Deposited(2), new Deposited(3)]);
+        }
+
+        await using var publisher = new RabbitMqOutboxPublisher(new RabbitMqOutboxOptions { ConnectionUri = RabbitMqBroker.Uri }.Map("ledger", exchange, m => m.StreamId.Type));
+        await using (var db = CreateContext(outbox))
+        {
+            Assert.That(await db.Outbox().DispatchPendingAsync(publisher), Is.EqualTo(3));
+        }
+
+        var received = await RabbitMqBroker.DrainAsync(queue);
+        var spans = capture.SpansOf(appending, "publish ledger").ToDictionary(a => (string)a.GetTagItem("messaging.message.id")!);
+        Assert.That(received, Has.Count.EqualTo(3));
+        Assert.Multiple(() =>
+        {
+            foreach (var message in received)
+            {
+                var context = System.Diagnostics.ActivityContext.Parse(message.Headers["traceparent"], null);
+                Assert.That(context.TraceId, Is.EqualTo(appending), "the append's trace id travels in the AMQP headers");
+                Assert.That(message.Headers["traceparent"], Is.EqualTo(spans[message.MessageId].Id), "below the publish span");
+                Assert.That(spans[message.MessageId].GetTagItem("messaging.system"), Is.EqualTo("rabbitmq"));
+            }
+        });
+    }
+
+    [Test]
     public async Task An_unroutable_message_fails_each_attempt_and_ends_a_dead_letter_and_an_unmapped_destination_too()
     {
         var (exchange, _) = await RabbitMqBroker.DeclareAsync(bindQueue: false);

@@ -521,7 +521,7 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "EventSourcing.EFCore.Outbox")
+            if (instrument.Meter.Name == EventSourcingDiagnostics.MeterName)
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -530,7 +530,7 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         {
             foreach (var tag in tags)
             {
-                if (tag.Key == "destination" && (string?)tag.Value == destination)
+                if (tag.Key == "messaging.destination.name" && (string?)tag.Value == destination)
                 {
                     counts.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
                 }

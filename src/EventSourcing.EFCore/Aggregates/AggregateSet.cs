@@ -157,6 +157,7 @@ public sealed class AggregateSet<TAggregate>
     private async Task<(TAggregate? Aggregate, bool SnapshotIgnored)> ReplayAsync(
         StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
+        using var telemetry = LoadTelemetry.Start(_context, streamId);
         TAggregate? aggregate = null;
         var snapshotIgnored = false;
         if (asOf is null)
@@ -168,9 +169,11 @@ public sealed class AggregateSet<TAggregate>
                 _context, typeof(TAggregate), streamId, toVersion, options, logger, cancellationToken).ConfigureAwait(false);
             aggregate = (TAggregate?)restored;
             snapshotIgnored = ignored;
+            telemetry?.Snapshot(restored?.Version, SnapshotShape.Supports(typeof(TAggregate)));
         }
 
         var from = (aggregate?.Version ?? 0) + 1;
+        var replayed = 0L;
         if (!(toVersion < from))
         {
             var rehydratable = aggregate as IRehydratable;
@@ -187,6 +190,7 @@ public sealed class AggregateSet<TAggregate>
                     rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
                 }
 
+                replayed++;
                 if (e.Data is ObsoleteEvent)
                 {
                     rehydratable.RestoreVersion(e.Version); // declared obsolete: skipped, but it holds its version
@@ -203,6 +207,7 @@ public sealed class AggregateSet<TAggregate>
             throw new EventStoreCorruptionException(streamId, null, Messages.AggregateStreamMismatch(typeof(TAggregate), streamId, aggregate.StreamId));
         }
 
+        telemetry?.Complete(replayed);
         return (aggregate, snapshotIgnored);
     }
 

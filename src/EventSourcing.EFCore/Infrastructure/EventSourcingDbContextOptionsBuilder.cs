@@ -88,6 +88,16 @@ public sealed partial class EventSourcingDbContextOptionsBuilder : IEventSourcin
     }
 
     /// <summary>
+    /// Sets whether an appended event stores the W3C trace context of the activity current at append time in its metadata
+    /// (<see cref="EventSourcingDiagnostics.TraceParentMetadataKey"/> and, when present, <see cref="EventSourcingDiagnostics.TraceStateMetadataKey"/>);
+    /// on by default. The outbox carries it as a message header and catch-up projections link to it. A value the caller
+    /// put under those keys is never overwritten; events appended with no current activity store nothing.
+    /// </summary>
+    /// <param name="record"><see langword="false"/> to store no trace context.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    public EventSourcingDbContextOptionsBuilder RecordTraceContext(bool record = true) => WithOption(e => e.WithRecordTraceContext(record));
+
+    /// <summary>
     /// Takes a snapshot of every aggregate whenever a save crosses a multiple of <paramref name="events"/> (a save that moves
     /// an aggregate from version 95 to 105 takes one at 105 with <c>SnapshotEvery(100)</c>), in the same SaveChanges as
     /// its events. Loading then reads the newest snapshot and only the events after it. Per-type settings win.

@@ -18,4 +18,10 @@ public interface IOutboxPublisher
     /// <param name="cancellationToken">A token cancelled when the dispatcher stops.</param>
     /// <returns>A task that completes when the broker has accepted the message.</returns>
     Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets the messaging system the publisher hands messages to, as the OpenTelemetry <c>messaging.system</c> tag of the
+    /// publish span (<c>rabbitmq</c>, <c>kafka</c>, <c>servicebus</c> …); <c>eventsourcing.outbox</c> unless overridden.
+    /// </summary>
+    string MessagingSystem => "eventsourcing.outbox";
 }

@@ -60,7 +60,7 @@ public sealed class Outbox
         ArgumentNullException.ThrowIfNull(publisher);
         EnsureIdle();
         var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
-        var publishing = new OutboxPublishing(_settings, publisher, new OutboxMessageUpcast(options.Upcasting, options.Serializer));
+        var publishing = new OutboxPublishing(_settings, publisher, new OutboxMessageUpcast(options.Upcasting, options.Serializer), EventSourcingMetrics.Of(_context));
         var published = 0;
         while (true)
         {
@@ -69,7 +69,7 @@ public sealed class Outbox
             foreach (var expired in claim.DeadLettered)
             {
                 Logger.OutboxLeaseExpiredDeadLettered(expired.EventId, expired.Destination, expired.Attempts);
-                OutboxMetrics.RecordDeadLetterAtClaim(expired.Destination);
+                OutboxOutcomeMetrics.RecordDeadLetterAtClaim(EventSourcingMetrics.Of(_context), expired.Destination);
             }
 
             if (claim.Messages.Count == 0)
@@ -202,7 +202,9 @@ public sealed class Outbox
             age = Max(now - created, TimeSpan.Zero);
         }
 
-        return new OutboxStats(count, retrying, age, dead);
+        var stats = new OutboxStats(count, retrying, age, dead);
+        EventSourcingMetrics.Of(_context).ReportOutbox(_context.GetType().Name, stats);
+        return stats;
     }
 
     /// <summary>
@@ -260,7 +262,7 @@ public sealed class Outbox
                 continue;
             }
 
-            OutboxMetrics.Record(mark.State, message.Destination);
+            OutboxOutcomeMetrics.Record(EventSourcingMetrics.Of(_context), mark.State, message.Destination);
             if (mark.State == OutboxRowState.Retrying)
             {
                 Logger.OutboxPublishFailed(message, message.Attempts, mark.NextAttemptAt!.Value, outcome.Exception!);

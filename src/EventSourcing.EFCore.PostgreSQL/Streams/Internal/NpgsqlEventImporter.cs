@@ -71,7 +71,7 @@ internal static class NpgsqlEventImporter
                             throw new ArgumentException(NpgsqlMessages.StreamImportedTwice(stream.StreamId), nameof(streams));
                         }
 
-                        var prepared = EventPreparer.Prepare(options, stream.StreamId, stream.Events);
+                        var prepared = EventPreparer.Prepare(options, stream.StreamId, stream.Events, recordTraceContext: false); // imported history keeps its own metadata
                         firstEventOf.Add((eventIds.Count, stream.StreamId));
                         for (var i = 0; i < prepared.Count; i++)
                         {

@@ -41,6 +41,7 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
         MaxEventSize = copyFrom.MaxEventSize;
         SerializerOptions = copyFrom.SerializerOptions;
         TimeProvider = copyFrom.TimeProvider;
+        RecordTraceContext = copyFrom.RecordTraceContext;
         DefaultSnapshotPolicy = copyFrom.DefaultSnapshotPolicy;
         SnapshotPolicies = copyFrom.SnapshotPolicies;
         UpcastingSettings = copyFrom.UpcastingSettings;
@@ -109,10 +110,16 @@ internal sealed class EventSourcingOptionsExtension : IDbContextOptionsExtension
 
     public EventSourcingOptionsExtension WithTimeProvider(TimeProvider timeProvider) => new(this) { TimeProvider = timeProvider };
 
+    /// <summary>Gets a value indicating whether appended events store the current W3C trace context in their metadata (default true).</summary>
+    public bool RecordTraceContext { get; private set; } = true;
+
+    public EventSourcingOptionsExtension WithRecordTraceContext(bool record) => new(this) { RecordTraceContext = record };
+
     public void ApplyServices(IServiceCollection services)
     {
         services.TryAddSingleton<IEventStoreBackend, InMemoryEventStoreBackend>();
         services.TryAddScoped<EventSourcingLoggers>();
+        services.TryAddScoped(p => EventSourcingMetrics.For(p.GetRequiredService<IDbContextOptions>()));
         services.TryAddScoped<EventStoreSession>();
         services.AddScoped<IResettableService>(p => p.GetRequiredService<EventStoreSession>());
         services.TryAddScoped<AppendWriter>();

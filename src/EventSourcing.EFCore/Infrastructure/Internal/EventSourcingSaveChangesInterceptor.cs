@@ -47,6 +47,7 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
         }
 
         AppendWriter.CommitOwnTransaction(saved);               // 4. the transaction the save began for its Any streams
+        saved.Telemetry?.Succeeded();
         if (!SaveParticipants.IsAccepted(saved))
         {
             save.AwaitAcceptance(context, saved);               // 5'. acceptAllChangesOnSuccess: false: settled by AcceptAllChanges
@@ -67,6 +68,7 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
         }
 
         await AppendWriter.CommitOwnTransactionAsync(saved, cancellationToken).ConfigureAwait(false);
+        saved.Telemetry?.Succeeded();
         if (!SaveParticipants.IsAccepted(saved))
         {
             save.AwaitAcceptance(context, saved);
@@ -81,7 +83,10 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
     public override void SaveChangesFailed(DbContextErrorEventData eventData)
     {
         var (context, save) = Of(eventData);
-        if (save.Events.Fail(context, save.Abandon(), eventData.Exception) is { } translated)
+        var abandoned = save.Abandon();
+        var translated = save.Events.Fail(context, abandoned, eventData.Exception);
+        abandoned?.Telemetry?.Failed(translated ?? eventData.Exception);
+        if (translated is not null)
         {
             throw translated;
         }
@@ -90,17 +95,20 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
     public override async Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
     {
         var (context, save) = Of(eventData);
-        if (await save.Events.FailAsync(context, save.Abandon(), eventData.Exception, cancellationToken).ConfigureAwait(false) is { } translated)
+        var abandoned = save.Abandon();
+        var translated = await save.Events.FailAsync(context, abandoned, eventData.Exception, cancellationToken).ConfigureAwait(false);
+        abandoned?.Telemetry?.Failed(translated ?? eventData.Exception);
+        if (translated is not null)
         {
             throw translated;
         }
     }
 
-    public override void SaveChangesCanceled(DbContextEventData eventData) => Of(eventData).Save.Abandon();
+    public override void SaveChangesCanceled(DbContextEventData eventData) => Of(eventData).Save.Abandon()?.Telemetry?.Failed(new OperationCanceledException());
 
     public override Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default)
     {
-        Of(eventData).Save.Abandon();
+        Of(eventData).Save.Abandon()?.Telemetry?.Failed(new OperationCanceledException(cancellationToken));
         return Task.CompletedTask;
     }
 

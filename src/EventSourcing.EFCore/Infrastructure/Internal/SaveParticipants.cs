@@ -38,8 +38,9 @@ internal sealed class SaveParticipants(
 
             DetectChangesUnderGuard(context, save);
         }
-        catch
+        catch (Exception exception)
         {
+            save.Telemetry?.Failed(exception);
             Abandon();
             throw;
         }
@@ -57,8 +58,9 @@ internal sealed class SaveParticipants(
 
             DetectChangesUnderGuard(context, save);
         }
-        catch
+        catch (Exception exception)
         {
+            save.Telemetry?.Failed(exception);
             Abandon();
             throw;
         }

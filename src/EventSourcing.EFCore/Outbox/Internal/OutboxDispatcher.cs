@@ -85,7 +85,6 @@ internal sealed class OutboxDispatcher<TContext, TPublisher>(IServiceScopeFactor
                 {
                     var s = await outbox.GetStatsAsync(cancellationToken).ConfigureAwait(false);
                     OutboxLog.OutboxStats(logger, s.Pending, s.Retrying, s.OldestPendingAge, s.DeadLetters);
-                    OutboxMetrics.Report(typeof(TContext).Name, s);
                 }
             }
             finally

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EventSourcing.EFCore.Diagnostics.Internal;
 
 namespace EventSourcing.EFCore.OutboxInternal;
 
@@ -9,7 +10,7 @@ namespace EventSourcing.EFCore.OutboxInternal;
 /// rows in version order and stops the stream at a row that will be retried (the rows after it are released); unordered
 /// mode publishes concurrently.
 /// </summary>
-internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, OutboxMessageUpcast upcast)
+internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher publisher, OutboxMessageUpcast upcast, EventSourcingMetrics metrics)
 {
     private const int MaxErrorLength = 4000;
 
@@ -91,11 +92,19 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
 
     private async Task<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
+        using var telemetry = OutboxPublishTelemetry.Start(metrics, publisher, candidate);
+        var outcome = await AttemptUnobservedAsync(candidate, cancellationToken).ConfigureAwait(false);
+        telemetry?.Complete(outcome);
+        return outcome;
+    }
+
+    private async Task<OutboxOutcome> AttemptUnobservedAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
+    {
         OutboxMessage message;
         try
         {
             // A row an upcaster cannot read counts as a failed attempt (retried, then dead-lettered), never published.
-            message = upcast.Message(candidate, candidate.Attempts);
+            message = OutboxPublishTelemetry.Continue(upcast.Message(candidate, candidate.Attempts));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

@@ -73,6 +73,7 @@ internal static class ProjectionBatch
             }
         }
 
+        CatchUpTelemetry.Describe(from, page.End, events);
         while (await ApplyAsync(context, projection, events, failed, cancellationToken).ConfigureAwait(false) is { } failure)
         {
             context.ChangeTracker.Clear();
@@ -120,6 +121,7 @@ internal static class ProjectionBatch
             context.ChangeTracker.Clear();
         }
 
+        CatchUpTelemetry.DeadLettered(context, name, failed.Count);
         foreach (var (row, error) in failed.Values)
         {
             var e = row.Event;

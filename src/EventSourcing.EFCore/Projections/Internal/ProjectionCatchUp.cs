@@ -43,7 +43,7 @@ internal static class ProjectionCatchUp
         ThrowIfWrongContext(context, projection);
         var threshold = horizonStallThreshold ?? ProjectionHostOptions.DefaultReadHorizonStallThreshold;
         return context.GetService<IProjectionBackend>().RunExclusiveAsync(
-            context, projection, (db, ct) => ProjectionBatch.RunAsync(db, projection, batchSize, threshold, ct), cancellationToken);
+            context, projection, (db, ct) => CatchUpTelemetry.RunAsync(db, projection, () => ProjectionBatch.RunAsync(db, projection, batchSize, threshold, ct), ct), cancellationToken);
     }
 
     /// <summary>Clears the read model through the projection's reset hook and moves its checkpoint to the start, in one save.</summary>

@@ -30,6 +30,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
+        var telemetry = SaveTelemetry.Start(context, batches);
         var guard = backend.EnforcesUniqueIndexes ? null : InProcessAppendGuard.Enter();
         Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
@@ -51,10 +52,11 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own, Telemetry = telemetry };
         }
-        catch
+        catch (Exception exception)
         {
+            telemetry?.Failed(exception);
             guard?.Dispose();
             own?.Dispose();
             throw;
@@ -72,6 +74,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
 
         EventStoreModel.Get(context.Model); // throws when IncludeEventStore() was not called
+        var telemetry = SaveTelemetry.Start(context, batches);
         var guard = backend.EnforcesUniqueIndexes ? null : await InProcessAppendGuard.EnterAsync(cancellationToken).ConfigureAwait(false);
         Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction? own = null;
         try
@@ -94,10 +97,11 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 ThrowIfConflict(conflict, plan);
             }
 
-            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own };
+            return session.InProgress = new SaveInProgress(plan, guard) { OwnTransaction = own, Telemetry = telemetry };
         }
-        catch
+        catch (Exception exception)
         {
+            telemetry?.Failed(exception);
             guard?.Dispose();
             if (own is not null)
             {

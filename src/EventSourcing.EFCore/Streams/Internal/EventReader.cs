@@ -100,7 +100,8 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         {
             while (true)
             {
-                var page = await backend.ReadAllPageAsync(Context, model, after, batchSize, cancellationToken).ConfigureAwait(false);
+                var from = after;
+                var page = await ReadAllTelemetry.ReadPageAsync(from, () => backend.ReadAllPageAsync(Context, model, from, batchSize, cancellationToken)).ConfigureAwait(false);
                 foreach (var row in page)
                 {
                     yield return ToRecordedEvent(row, expectedStream: null);

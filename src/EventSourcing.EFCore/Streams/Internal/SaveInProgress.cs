@@ -14,6 +14,9 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
 
     public AppendPlan Plan { get; } = plan;
 
+    /// <summary>Gets or sets the save's span and measurements, or null when nobody listens.</summary>
+    public SaveTelemetry? Telemetry { get; set; }
+
     /// <summary>Gets a value indicating whether the save runs under the in-process append guard (no other writer can interleave).</summary>
     public bool IsGuarded { get; } = guard is not null;
 

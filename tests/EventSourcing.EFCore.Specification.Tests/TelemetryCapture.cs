@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace EventSourcing.EFCore.Specification.Tests;
+
+/// <summary>
+/// Captures the library's spans (a process-wide <see cref="ActivityListener"/>; tests filter them by their own trace id,
+/// stream id or projection name) and the measurements of the meters created by this capture's own
+/// <see cref="IMeterFactory"/> (so parallel suites never see each other's measurements).
+/// </summary>
+public sealed class TelemetryCapture : IMeterFactory
+{
+    public const string TestSourceName = "EventSourcing.EFCore.Specification.Tests";
+
+    public static readonly ActivitySource TestSource = new(TestSourceName);
+
+    private readonly ActivityListener _activities;
+    private readonly MeterListener _meters = new();
+    private readonly ConcurrentQueue<Activity> _stopped = new();
+    private readonly ConcurrentQueue<(string Instrument, double Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
+    private readonly List<Meter> _created = [];
+
+    public TelemetryCapture()
+    {
+        _activities = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == EventSourcingDiagnostics.ActivitySourceName || s.Name == TestSourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => _stopped.Enqueue(a),
+        };
+        ActivitySource.AddActivityListener(_activities);
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            lock (_created)
+            {
+                if (_created.Contains(instrument.Meter))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((i, v, tags, _) => _measurements.Enqueue((i.Name, v, tags.ToArray())));
+        _meters.SetMeasurementEventCallback<double>((i, v, tags, _) => _measurements.Enqueue((i.Name, v, tags.ToArray())));
+        _meters.Start();
+        Services = new CaptureServices(this);
+    }
+
+    /// <summary>Gets an application service provider whose <see cref="IMeterFactory"/> is this capture.</summary>
+    public IServiceProvider Services { get; }
+
+    public IReadOnlyList<Activity> Spans => [.. _stopped];
+
+    public Meter Create(MeterOptions options)
+    {
+        var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+        lock (_created)
+        {
+            _created.Add(meter);
+        }
+
+        return meter;
+    }
+
+    /// <summary>Returns the spans named <paramref name="name"/> (a prefix for publish spans) of the trace <paramref name="traceId"/>.</summary>
+    public List<Activity> SpansOf(ActivityTraceId traceId, string name)
+        => Spans.Where(a => a.TraceId == traceId && a.OperationName.StartsWith(name, StringComparison.Ordinal)).ToList();
+
+    /// <summary>Returns the values recorded by <paramref name="instrument"/> (observable instruments are observed first).</summary>
+    public List<(double Value, Dictionary<string, object?> Tags)> Measurements(string instrument)
+    {
+        _meters.RecordObservableInstruments();
+        return _measurements.Where(m => m.Instrument == instrument).Select(m => (m.Value, m.Tags.ToDictionary(t => t.Key, t => t.Value))).ToList();
+    }
+
+    public void Dispose()
+    {
+        _activities.Dispose();
+        _meters.Dispose();
+        lock (_created)
+        {
+            foreach (var meter in _created)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
+    private sealed class CaptureServices(TelemetryCapture capture) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(IMeterFactory) ? capture : null;
+    }
+}
