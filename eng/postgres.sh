@@ -175,6 +175,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 200
+max_prepared_transactions = 10
 shared_buffers = 256MB
 logging_collector = off
 EOF

@@ -9,7 +9,8 @@ namespace EventSourcing.EFCore.PostgreSQL.Tests;
 
 /// <summary>
 /// PostgreSQL only: an open transaction that holds read-all back is named by the lag API at once, and logged as a
-/// warning by catch-up batches once it has been open for 30 s.
+/// warning by catch-up batches once it has been open for 30 s. A prepared transaction (two-phase commit), which
+/// outlives its session, is named too.
 /// </summary>
 public sealed class ReadHorizonHolderNpgsqlTest : EventStoreTestBase<NpgsqlEventStoreFixture>
 {
@@ -52,6 +53,53 @@ public sealed class ReadHorizonHolderNpgsqlTest : EventStoreTestBase<NpgsqlEvent
         Assert.That(warning, Does.Contain("horizon-holder").And.Contain(holder.ProcessID.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
         await transaction.CommitAsync();
+        Assert.That(await db.Projections().CatchUpAsync("balances"), Is.EqualTo(1));
+        Assert.That((await db.Projections().GetLagAsync("balances")).HeldBackBy, Is.Null);
+    }
+
+    [Test]
+    public async Task A_prepared_transaction_holding_read_all_back_is_named_by_the_lag()
+    {
+        var gid = "es-horizon-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var holder = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Fixture.ConnectionString) { Pooling = false }.ConnectionString))
+        {
+            await holder.OpenAsync();
+            await using var enabled = new NpgsqlCommand("SHOW max_prepared_transactions", holder);
+            Assert.That(int.Parse((string)(await enabled.ExecuteScalarAsync())!, System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThan(0),
+                "the test server must allow prepared transactions (eng/postgres.sh sets max_prepared_transactions = 10)");
+            foreach (var sql in new[] { "BEGIN", "SELECT pg_current_xact_id()", $"PREPARE TRANSACTION '{gid}'" })
+            {
+                await using var command = new NpgsqlCommand(sql, holder);
+                await command.ExecuteNonQueryAsync();
+            }
+        } // the session is gone; the prepared transaction stays and holds read-all back
+
+        var stream = NewStream();
+        await using var db = new TestDbContext(Fixture.CreateOptions(es => es.AddProjection<BalanceProjection>()));
+        try
+        {
+            await SeedAsync(stream, 1);
+            var lag = await db.Projections().GetLagAsync("balances");
+            Assert.That(lag.EventsBehind, Is.EqualTo(1));
+            Assert.That(lag.HeldBackBy, Is.Not.Null, "the lag names the prepared transaction");
+            Assert.Multiple(() =>
+            {
+                Assert.That(lag.HeldBackBy!.ProcessId, Is.Null, "a prepared transaction has no backend");
+                Assert.That(lag.HeldBackBy.ApplicationName, Is.EqualTo(gid), "its global id");
+                Assert.That(lag.HeldBackBy.State, Is.EqualTo("prepared"));
+                Assert.That(lag.HeldBackBy.Database, Is.EqualTo(new NpgsqlConnectionStringBuilder(Fixture.ConnectionString).Database));
+                Assert.That(lag.HeldBackBy.TransactionAge, Is.GreaterThanOrEqualTo(TimeSpan.Zero));
+            });
+            Assert.That(await db.Projections().CatchUpAsync("balances"), Is.Zero, "the event is not visible yet");
+        }
+        finally
+        {
+            await using var end = new NpgsqlConnection(Fixture.ConnectionString);
+            await end.OpenAsync();
+            await using var rollback = new NpgsqlCommand($"ROLLBACK PREPARED '{gid}'", end);
+            await rollback.ExecuteNonQueryAsync();
+        }
+
         Assert.That(await db.Projections().CatchUpAsync("balances"), Is.EqualTo(1));
         Assert.That((await db.Projections().GetLagAsync("balances")).HeldBackBy, Is.Null);
     }
