@@ -82,5 +82,43 @@ public abstract class OutboxPayloadTestBase<TFixture> : EventStoreTestBase<TFixt
         Assert.That(publisher.Published.Select(m => m.Headers[OutboxHeaders.Version]), Is.EqualTo(new[] { "2" }), "only the readable row was published");
     }
 
+    [Test]
+    public async Task A_dead_letter_whose_headers_were_changed_outside_the_library_is_listed_with_EventDeserializationException([Values] bool async)
+    {
+        var stream = NewStream();
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").MaxAttempts(1).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+        await using (var db = Outbox(policy))
+        {
+            db.Events().Append(stream, ExpectedVersion.NoStream, new Deposited(1));
+            await db.SaveChangesAsync();
+            await db.Outbox().DispatchPendingAsync(new RecordingPublisher { Fail = _ => new IOException("broker down") });
+            Assert.That(await db.Outbox().GetDeadLettersAsync(), Has.Count.EqualTo(1));
+        }
+
+        // valid JSON (a jsonb column accepts it), but not the object of strings the library writes
+        await using (var db = CreateContext())
+        {
+            var row = await db.Set<StoredOutboxMessage>().SingleAsync();
+            row.Headers = "[1, 2]";
+            if (async)
+            {
+                await db.SaveChangesAsync();
+            }
+            else
+            {
+                db.SaveChanges();
+            }
+        }
+
+        await using (var db = Outbox(policy))
+        {
+            var ex = Assert.ThrowsAsync<EventDeserializationException>(() => db.Outbox().GetDeadLettersAsync());
+            Assert.That(ex!.StreamId, Is.EqualTo(stream));
+            Assert.That(ex.Version, Is.EqualTo(1));
+            Assert.That(ex.Message, Does.Contain("headers").And.Contain(stream.ToString()));
+            Assert.That(ex.InnerException, Is.InstanceOf<JsonException>());
+        }
+    }
+
     private TestDbContext Outbox(Action<OutboxOptionsBuilder> outbox) => CreateContext(es => es.UseOutbox(outbox));
 }

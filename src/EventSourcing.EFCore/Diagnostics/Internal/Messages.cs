@@ -109,6 +109,9 @@ internal static class Messages
     public static string UnreadableEvent(StreamId streamId, long version, long position, string type, string reason)
         => $"The event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
 
+    public static string UnreadableOutboxHeaders(long outboxId, StreamId streamId, long version, string type, string reason)
+        => $"The headers of outbox message {outboxId} (event version {version} of stream '{streamId}', type '{type}') cannot be read: {reason}";
+
     public static string UnreadableMetadata(StreamId streamId, long version, long position, string type, string reason)
         => $"The metadata of the event at version {version} of stream '{streamId}' (global position {position}, type '{type}') cannot be read: {reason}";
 

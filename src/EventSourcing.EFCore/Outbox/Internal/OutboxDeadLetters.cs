@@ -1,3 +1,5 @@
+using System.Text.Json;
+using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Storage;
 
 namespace EventSourcing.EFCore.OutboxInternal;
@@ -26,18 +28,33 @@ internal static class OutboxDeadLetters
         return query;
     }
 
+    /// <exception cref="EventDeserializationException">The row's headers are not a JSON object of strings (changed outside the library).</exception>
     public static OutboxDeadLetter ToDeadLetter(StoredOutboxMessage row)
-        => new(
+    {
+        var stream = new StreamId(row.StreamType, row.StreamId);
+        IReadOnlyDictionary<string, string> headers;
+        try
+        {
+            headers = OutboxStaging.ReadHeaders(row.Headers, globalPosition: null);
+        }
+        catch (JsonException ex)
+        {
+            throw new EventDeserializationException(
+                stream, row.StreamVersion, 0, row.EventType, Messages.UnreadableOutboxHeaders(row.Id, stream, row.StreamVersion, row.EventType, ex.Message), ex);
+        }
+
+        return new(
             row.Id,
             row.EventId,
             row.Destination,
             row.EventType,
-            new StreamId(row.StreamType, row.StreamId),
+            stream,
             row.StreamVersion,
             row.Payload,
-            OutboxStaging.ReadHeaders(row.Headers, globalPosition: null),
+            headers,
             row.Attempts,
             row.CreatedAt,
             row.DeadLetteredAt!.Value,
             row.LastError);
+    }
 }
