@@ -166,9 +166,15 @@ public sealed class RabbitMqOutboxPublisherTest
         var ids = await SeedAsync(outbox, new Random(seed), streams: 10, messages: 400);
         await using var publisher = new RabbitMqOutboxPublisher(
             new RabbitMqOutboxOptions { ConnectionUri = RabbitMqBroker.Uri, NetworkRecoveryInterval = TimeSpan.FromMilliseconds(500) }.Map("ledger", exchange, m => m.StreamId.Type));
-        var counting = new CountingPublisher(publisher);
-        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var paused = false;
+        // the broker is stopped from inside the publish path once a third of the messages are confirmed, so the outage
+        // always falls mid-run, however fast this machine publishes
+        var counting = new CountingPublisher(publisher, pauseAfter: ids.Count / 3, pause: () =>
+        {
+            Volatile.Write(ref paused, true);
+            RabbitMqBroker.SetPaused(true);
+        });
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var dispatcher = Task.Run(async () =>
         {
             while (true)
@@ -184,14 +190,7 @@ public sealed class RabbitMqOutboxPublisherTest
             }
         });
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (counting.Published < ids.Count / 3 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(5);
-        }
-
-        Volatile.Write(ref paused, true);
-        RabbitMqBroker.SetPaused(true);
+        await counting.Paused.WaitAsync(TimeSpan.FromSeconds(60));
         var publishedBefore = counting.Published;
         await Task.Delay(TimeSpan.FromSeconds(2));
         var failedDuringOutage = counting.Failed;
@@ -211,17 +210,29 @@ public sealed class RabbitMqOutboxPublisherTest
     }
 
     /// <summary>Counts confirmed and failed publishes of the publisher it wraps.</summary>
-    private sealed class CountingPublisher(IOutboxPublisher inner) : IOutboxPublisher
+    /// <remarks>With <c>pauseAfter</c>, runs <c>pause</c> once, before the publish that follows that many confirmed ones.</remarks>
+    private sealed class CountingPublisher(IOutboxPublisher inner, int pauseAfter = -1, Action? pause = null) : IOutboxPublisher
     {
+        private readonly TaskCompletionSource _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _published;
         private int _failed;
+        private int _pausing;
 
         public int Published => Volatile.Read(ref _published);
 
         public int Failed => Volatile.Read(ref _failed);
 
+        /// <summary>Gets a task that completes once <c>pause</c> has run.</summary>
+        public Task Paused => _paused.Task;
+
         public async Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
         {
+            if (pause is not null && Published >= pauseAfter && Interlocked.Exchange(ref _pausing, 1) == 0)
+            {
+                pause();
+                _paused.TrySetResult();
+            }
+
             try
             {
                 await inner.PublishAsync(message, cancellationToken);
