@@ -4,7 +4,7 @@ namespace EventSourcing.EFCore.Streams.Internal;
 internal readonly record struct StoredLocation(StreamId StreamId, long Version);
 
 /// <summary>
-/// The one place that tells a replayed batch, an event id clash and a version conflict apart (DESIGN.md section 5).
+/// The one place that tells a replayed batch, an event id clash and a version conflict apart.
 /// Both backends use it: EF InMemory before writing, PostgreSQL after a unique index or the stream guard rejected a write.
 /// </summary>
 internal static class AppendConflictClassifier
