@@ -2,8 +2,10 @@ using EventSourcing.EFCore.Diagnostics.Internal;
 namespace EventSourcing.EFCore;
 
 /// <summary>
-/// Thrown when a projection's handler fails (the inner exception is the handler's), or when a catch-up projection
-/// cannot read an event of a type it handles (the inner exception is an <see cref="EventDeserializationException"/>). A catch-up projection does not
+/// Thrown when a projection's handler fails (the inner exception is the handler's), when a catch-up projection
+/// cannot read an event of a type it handles (the inner exception is an <see cref="EventDeserializationException"/>), or
+/// when its prefetch hook (<see cref="Projection{TContext}.PrefetchAsync"/>) fails (the inner exception is the hook's; the
+/// exception names the batch's first event). A catch-up projection does not
 /// advance: nothing of the failing batch is saved and its checkpoint stays before the failing event. An inline
 /// projection fails its SaveChanges: nothing is written.
 /// </summary>
@@ -39,6 +41,23 @@ public sealed class ProjectionFailedException : Exception
         EventId = eventId;
         Checkpoint = checkpoint;
     }
+
+    /// <summary>Creates the exception for a prefetch hook that failed on a batch (named by its first event).</summary>
+    private ProjectionFailedException(string message, string projection, RecordedEvent first, GlobalCheckpoint? checkpoint, Exception innerException)
+        : base(message, innerException)
+    {
+        Projection = projection;
+        StreamId = first.StreamId;
+        Version = first.Version;
+        GlobalPosition = first.GlobalPosition;
+        EventType = first.EventType;
+        EventId = first.EventId;
+        Checkpoint = checkpoint;
+    }
+
+    /// <summary>Creates the exception for a prefetch hook (<see cref="Projection{TContext}.PrefetchAsync"/>) that failed on a batch.</summary>
+    internal static ProjectionFailedException PrefetchFailed(string projection, IReadOnlyList<RecordedEvent> events, GlobalCheckpoint? checkpoint, Exception innerException)
+        => new(Messages.ProjectionPrefetchFailed(projection, events[0], events.Count, checkpoint, innerException), projection, events[0], checkpoint, innerException);
 
     /// <summary>Gets the projection's name.</summary>
     public string Projection { get; }

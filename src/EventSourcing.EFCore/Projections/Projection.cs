@@ -60,6 +60,12 @@ public abstract class Projection
     /// <summary>Runs the handler for <paramref name="envelope"/>'s event, if any.</summary>
     internal abstract Task ApplyAsync(DbContext context, RecordedEvent envelope, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs the prefetch hook (<see cref="Projection{TContext}.PrefetchAsync"/>) with the events the handlers are about to
+    /// apply, before the first of them.
+    /// </summary>
+    internal abstract Task PrefetchBatchAsync(DbContext context, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken);
+
     /// <summary>Runs the reset hook (<see cref="Projection{TContext}.ResetAsync"/>).</summary>
     internal abstract Task ResetReadModelAsync(DbContext context, CancellationToken cancellationToken);
 

@@ -51,6 +51,20 @@ public sealed class ProjectionBuilder<TContext>
         return this;
     }
 
+    /// <summary>
+    /// Sets the hook that runs once per batch before the handlers, with the events they are about to apply, to load the
+    /// read-model rows they need in one query (see <see cref="Projection{TContext}.PrefetchAsync"/>).
+    /// </summary>
+    /// <param name="prefetch">Loads, tracked, the rows the batch's handlers will change.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="prefetch"/> is null.</exception>
+    public ProjectionBuilder<TContext> Prefetch(Func<TContext, IReadOnlyList<RecordedEvent>, CancellationToken, Task> prefetch)
+    {
+        ArgumentNullException.ThrowIfNull(prefetch);
+        _projection.Prefetch = prefetch;
+        return this;
+    }
+
     /// <summary>Sets what the projection does, when caught up, with an event that fails (see <see cref="Projection.ErrorPolicy"/>).</summary>
     /// <param name="policy"><see cref="ProjectionErrorPolicy.Stop"/> (the default) or <see cref="ProjectionErrorPolicy.DeadLetter"/>.</param>
     /// <returns>The same builder, for chaining.</returns>
@@ -65,11 +79,16 @@ public sealed class ProjectionBuilder<TContext>
     {
         public Func<TContext, CancellationToken, Task>? Reset { get; set; }
 
+        public Func<TContext, IReadOnlyList<RecordedEvent>, CancellationToken, Task>? Prefetch { get; set; }
+
         public void Add<TEvent>(Func<TContext, TEvent, RecordedEvent, CancellationToken, Task> handler) => On(handler);
 
         public void Add<TEvent>(Action<TContext, TEvent, RecordedEvent> handler) => On(handler);
 
         public override Task ResetAsync(TContext context, CancellationToken cancellationToken)
             => Reset is { } reset ? reset(context, cancellationToken) : base.ResetAsync(context, cancellationToken);
+
+        public override Task PrefetchAsync(TContext context, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+            => Prefetch is { } prefetch ? prefetch(context, events, cancellationToken) : base.PrefetchAsync(context, events, cancellationToken);
     }
 }

@@ -53,6 +53,42 @@ public abstract class Projection<TContext> : Projection
     public virtual Task ResetAsync(TContext context, CancellationToken cancellationToken)
         => Task.FromException(new InvalidOperationException(Messages.ProjectionCannotReset(Name)));
 
+    /// <summary>
+    /// Runs once per batch, before the handlers, with every event they are about to apply (in commit order): load here, in
+    /// one query, the read-model rows the handlers will change, tracked, so that a handler finds its row in the change
+    /// tracker (<c>FindAsync</c>, or <c>Set&lt;T&gt;().Local.FindEntry(key)</c>, which never queries) instead of sending a
+    /// query per event. The default does nothing.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// A catch-up batch calls it with the batch's decoded events of the types the projection handles (at most the batch
+    /// size), on the batch's fresh change tracker; if an event is then dead-lettered, the batch is applied again from a
+    /// clean change tracker and the hook runs again with the remaining events. An inline projection calls it once per
+    /// SaveChanges with the events of that save it handles; in a synchronous SaveChanges it must complete synchronously,
+    /// as the handlers must. Dead-letter replay calls it with the events being replayed.
+    /// </para>
+    /// <para>
+    /// It only prepares the change tracker: what the read model ends up holding must not depend on whether it ran. An
+    /// exception fails the whole batch with <see cref="ProjectionFailedException"/> whatever <see cref="Projection.ErrorPolicy"/>
+    /// says (no event is to blame, so none is dead-lettered): nothing of the batch is saved and the checkpoint does not move.
+    /// </para>
+    /// </remarks>
+    /// <param name="context">The context the batch's handlers run on.</param>
+    /// <param name="events">The events the handlers are about to apply, in commit order; never empty.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the rows are loaded.</returns>
+    /// <example>
+    /// <code>
+    /// public override Task PrefetchAsync(ShopDbContext db, IReadOnlyList&lt;RecordedEvent&gt; events, CancellationToken ct)
+    /// {
+    ///     var ids = events.Select(e =&gt; ((IOrderEvent)e.Data).OrderId).Distinct().ToList();
+    ///     return db.OrderTotals.Where(t =&gt; ids.Contains(t.Id)).LoadAsync(ct);
+    /// }
+    /// </code>
+    /// </example>
+    public virtual Task PrefetchAsync(TContext context, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+        => Task.CompletedTask;
+
     /// <summary>Registers the handler for events of type <typeparamref name="TEvent"/> (and types derived from it).</summary>
     /// <typeparam name="TEvent">The event type.</typeparam>
     /// <param name="handler">Changes the read model through the context; receives the event and its envelope.</param>
@@ -84,6 +120,9 @@ public abstract class Projection<TContext> : Projection
 
     internal override Task ApplyAsync(DbContext context, RecordedEvent envelope, CancellationToken cancellationToken)
         => !envelope.IsObsolete && Resolve(envelope.Data.GetType()) is { } handler ? handler(Cast(context), envelope.Data, envelope, cancellationToken) : Task.CompletedTask;
+
+    internal override Task PrefetchBatchAsync(DbContext context, IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+        => PrefetchAsync(Cast(context), events, cancellationToken);
 
     internal override Task ResetReadModelAsync(DbContext context, CancellationToken cancellationToken) => ResetAsync(Cast(context), cancellationToken);
 

@@ -228,6 +228,17 @@ internal static class Messages
                : "inline, position not yet assigned); nothing was written. ")
            + $"{inner.GetType().Name}: {inner.Message}";
 
+    public static string ProjectionPrefetchFailed(string projection, RecordedEvent first, int count, GlobalCheckpoint? checkpoint, Exception inner)
+        => $"The prefetch hook of projection '{projection}' failed on a batch of {count} event(s) starting at {first.StreamId}@{first.Version} "
+           + (checkpoint is { } c
+               ? $"(position {first.GlobalPosition}); nothing of the batch was saved and its checkpoint stays at {c}, whatever its ErrorPolicy. "
+               : "(inline); nothing was written. ")
+           + $"{inner.GetType().Name}: {inner.Message}";
+
+    public static string InlinePrefetchNotSynchronous(string projection)
+        => $"The prefetch hook of inline projection '{projection}' did not complete synchronously, so it cannot run in a synchronous "
+           + "SaveChanges. Call SaveChangesAsync, or make the hook complete synchronously (for example with Load() instead of LoadAsync()).";
+
     public static string OutboxNotConfigured(Type contextType)
         => $"The DbContext '{contextType.Name}' has no outbox. Call UseEventSourcing(es => es.UseOutbox(o => o.PublishAll(\"destination\"))) "
            + "(or Publish<TEvent>(...)) when configuring it.";

@@ -24,6 +24,11 @@ internal static class InlineProjectionApplier
     public static void Apply(DbContext context, SaveInProgress save)
     {
         var (work, snapshot) = Prepare(context, save);
+        foreach (var (projection, events) in ProjectionPrefetch.ByProjection(work))
+        {
+            ProjectionPrefetch.Run(context, projection, events);
+        }
+
         foreach (var (projection, envelope) in work)
         {
             Task task;
@@ -63,6 +68,11 @@ internal static class InlineProjectionApplier
     public static async Task ApplyAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
     {
         var (work, snapshot) = Prepare(context, save);
+        foreach (var (projection, events) in ProjectionPrefetch.ByProjection(work))
+        {
+            await ProjectionPrefetch.RunAsync(context, projection, events, checkpoint: null, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var (projection, envelope) in work)
         {
             try

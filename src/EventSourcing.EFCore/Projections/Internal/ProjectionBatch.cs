@@ -74,7 +74,7 @@ internal static class ProjectionBatch
         }
 
         CatchUpTelemetry.Describe(from, page.End, events);
-        while (await ApplyAsync(context, projection, events, failed, cancellationToken).ConfigureAwait(false) is { } failure)
+        while (await ApplyAsync(context, projection, events, failed, from, cancellationToken).ConfigureAwait(false) is { } failure)
         {
             context.ChangeTracker.Clear();
             if (projection.ErrorPolicy == ProjectionErrorPolicy.Stop)
@@ -132,26 +132,56 @@ internal static class ProjectionBatch
         return new ProjectionBatchResult(page.Rows.Count, ReachedEnd: !page.Full);
     }
 
-    /// <summary>Applies <paramref name="events"/> but those in <paramref name="skipped"/>; returns the first failure, if any.</summary>
+    /// <summary>
+    /// Applies <paramref name="events"/> but those in <paramref name="skipped"/>, after the projection's prefetch hook
+    /// (<see cref="ProjectionPrefetch"/>); returns the first failure, if any. EF's automatic change detection is off while
+    /// the hook and the handlers run (a handler's <c>Local</c> or <c>Entry</c> call would otherwise scan every tracked row,
+    /// once per event); the SaveChanges that follows detects the changes once.
+    /// </summary>
     internal static async Task<(RecordedEvent Event, Exception Error)?> ApplyAsync<TValue>(
-        DbContext context, Projection projection, List<RecordedEvent> events, Dictionary<long, TValue> skipped, CancellationToken cancellationToken)
+        DbContext context, Projection projection, List<RecordedEvent> events, Dictionary<long, TValue> skipped, GlobalCheckpoint checkpoint,
+        CancellationToken cancellationToken)
     {
+        var batch = new List<RecordedEvent>(events.Count);
         foreach (var e in events)
         {
-            if (skipped.ContainsKey(e.GlobalPosition) || !projection.Handles(e.Data.GetType()))
+            if (!skipped.ContainsKey(e.GlobalPosition) && projection.Handles(e.Data.GetType()))
             {
-                continue;
+                batch.Add(e);
             }
+        }
 
+        var tracker = context.ChangeTracker;
+        var autoDetect = tracker.AutoDetectChangesEnabled;
+        tracker.AutoDetectChangesEnabled = false;
+        try
+        {
             try
             {
-                await projection.ApplyAsync(context, e, cancellationToken).ConfigureAwait(false);
+                await ProjectionPrefetch.RunAsync(context, projection, batch, checkpoint, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (ProjectionFailedException)
             {
-                // Handed to the projection's error policy: raised as ProjectionFailedException, or recorded as a dead letter.
-                return (e, ex);
+                tracker.Clear(); // the batch fails as a whole: nothing the hook loaded or changed stays tracked
+                throw;
             }
+
+            foreach (var e in batch)
+            {
+                try
+                {
+                    await projection.ApplyAsync(context, e, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Handed to the projection's error policy: raised as ProjectionFailedException, or recorded as a dead letter.
+                    return (e, ex);
+                }
+            }
+        }
+        finally
+        {
+            tracker.AutoDetectChangesEnabled = autoDetect;
         }
 
         return null;

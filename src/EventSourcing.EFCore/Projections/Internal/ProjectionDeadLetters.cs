@@ -88,7 +88,7 @@ internal static class ProjectionDeadLetters
                 }
             }
 
-            if (await ProjectionBatch.ApplyAsync(context, projection, events, failed, cancellationToken).ConfigureAwait(false) is not { } failure)
+            if (await ProjectionBatch.ApplyAsync(context, projection, events, failed, new GlobalCheckpoint(checkpoint.TransactionId, checkpoint.Position), cancellationToken).ConfigureAwait(false) is not { } failure)
             {
                 break;
             }
