@@ -41,6 +41,8 @@ public sealed class UnreadableEventInMemoryTest : UnreadableEventTestBase<InMemo
 
 public sealed class ProjectionErrorPolicyInMemoryTest : ProjectionErrorPolicyTestBase<InMemoryEventStoreFixture>;
 
+public sealed class ProjectionPrefetchInMemoryTest : ProjectionPrefetchTestBase<InMemoryEventStoreFixture>;
+
 public sealed class LossySnapshotInMemoryTest : LossySnapshotTestBase<InMemoryEventStoreFixture>;
 
 public sealed class RoundTripPropertyInMemoryTest : RoundTripPropertyTestBase<InMemoryEventStoreFixture>;

@@ -36,6 +36,8 @@ public sealed class UnreadableEventNpgsqlTest : UnreadableEventTestBase<NpgsqlEv
 
 public sealed class ProjectionErrorPolicyNpgsqlTest : ProjectionErrorPolicyTestBase<NpgsqlEventStoreFixture>;
 
+public sealed class ProjectionPrefetchNpgsqlTest : ProjectionPrefetchTestBase<NpgsqlEventStoreFixture>;
+
 public sealed class LossySnapshotNpgsqlTest : LossySnapshotTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class RoundTripPropertyNpgsqlTest : RoundTripPropertyTestBase<NpgsqlEventStoreFixture>;
