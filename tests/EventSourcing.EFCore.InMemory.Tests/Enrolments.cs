@@ -8,6 +8,8 @@ public sealed class ReadStreamInMemoryTest : ReadStreamTestBase<InMemoryEventSto
 
 public sealed class ReadAllInMemoryTest : ReadAllTestBase<InMemoryEventStoreFixture>;
 
+public sealed class ReadAllRoundTripInMemoryTest : ReadAllRoundTripTestBase<InMemoryEventStoreFixture>;
+
 public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;
 
 public sealed class SnapshotInMemoryTest : SnapshotTestBase<InMemoryEventStoreFixture>;

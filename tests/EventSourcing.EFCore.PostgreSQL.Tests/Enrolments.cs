@@ -8,6 +8,8 @@ public sealed class ReadStreamNpgsqlTest : ReadStreamTestBase<NpgsqlEventStoreFi
 
 public sealed class ReadAllNpgsqlTest : ReadAllTestBase<NpgsqlEventStoreFixture>;
 
+public sealed class ReadAllRoundTripNpgsqlTest : ReadAllRoundTripTestBase<NpgsqlEventStoreFixture>;
+
 public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class SnapshotNpgsqlTest : SnapshotTestBase<NpgsqlEventStoreFixture>;

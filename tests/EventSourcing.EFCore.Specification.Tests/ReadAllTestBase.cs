@@ -74,6 +74,39 @@ public abstract class ReadAllTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     [Test]
+    public virtual async Task ReadAll_returns_the_envelope_as_appended_with_metadata_present_or_absent()
+    {
+        var stream = NewStream("café-客户");
+        var (withMetadata, withoutMetadata) = (Guid.NewGuid(), Guid.NewGuid());
+        var timestamp = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero).AddTicks(1230);
+        var metadata = new Dictionary<string, string> { ["correlation-id"] = "c-1", ["user"] = "ädä \"q\" \\ 😀" };
+        await using (var db = CreateContext())
+        {
+            await db.Events().AppendAsync(stream, ExpectedVersion.NoStream, [
+                new EventData(new Withdrawn(12.5m, "rent ✓")) { EventId = withMetadata, Metadata = metadata, Timestamp = timestamp },
+                new EventData(new Deposited(3)) { EventId = withoutMetadata },
+            ]);
+        }
+
+        var all = await ReadAllAsync();
+        Assert.That(all, Has.Count.EqualTo(2));
+        var (first, second) = (all[0], all[1]);
+        Assert.That((first.StreamId, first.Version, first.EventId, first.EventType, first.EventTypeVersion), Is.EqualTo((stream, 1L, withMetadata, "test.withdrawn", 2)));
+        Assert.That(first.Data, Is.EqualTo(new Withdrawn(12.5m, "rent ✓")));
+        Assert.That(first.Metadata, Is.EquivalentTo(metadata));
+        Assert.That((first.Timestamp, first.Timestamp.Offset), Is.EqualTo((timestamp, TimeSpan.Zero)));
+        Assert.That((second.StreamId, second.Version, second.EventId, second.EventType, second.Data), Is.EqualTo((stream, 2L, withoutMetadata, "test.deposited", (object)new Deposited(3))));
+        Assert.That(second.Metadata, Is.Empty);
+
+        // Every member equals what reading the stream returns.
+        Assert.That(all.Select(Envelope), Is.EqualTo((await ReadStreamAsync(stream)).Select(Envelope)));
+    }
+
+    private static object Envelope(RecordedEvent e)
+        => (e.StreamId, e.Version, e.GlobalPosition, e.Checkpoint, e.EventId, e.EventType, e.StoredEventType, e.EventTypeVersion, e.ReceivedEventTypeVersion,
+            e.Data, string.Join("|", e.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal)), e.Timestamp);
+
+    [Test]
     public virtual async Task ReadAll_honours_cancellation()
     {
         await SeedAsync(NewStream(), 2);

@@ -86,8 +86,22 @@ public abstract class UnreadableEventTestBase<TFixture> : EventStoreTestBase<TFi
         });
     }
 
+    [Test]
+    public virtual async Task Metadata_that_is_not_a_flat_string_map_raises_EventDeserializationException_on_read_all_and_read_stream([Values] bool readAll)
+    {
+        var stream = NewStream();
+        var position = await InsertRawAsync(stream, 1, "test.deposited", """{"amount":1}""", metadata: """{"nested":{"a":1}}""");
+        await using var read = CreateContext();
+        var error = Assert.ThrowsAsync<EventDeserializationException>(() => readAll
+            ? ToListAsync(read.Events().ReadAllAsync(GlobalCheckpoint.Start))
+            : ToListAsync(read.Events().ReadStreamAsync(stream)))!;
+        Assert.That((error.StreamId, error.Version, error.GlobalPosition, error.EventType), Is.EqualTo((stream, 1L, position, "test.deposited")));
+        Assert.That(error.Message, Does.Contain("metadata"));
+        Assert.That(error.InnerException, Is.InstanceOf<JsonException>());
+    }
+
     /// <summary>Writes a row directly through EF (bypassing the library), as corrupt or foreign data would arrive; returns its position.</summary>
-    protected async Task<long> InsertRawAsync(StreamId stream, long sequence, string eventType, string payload)
+    protected async Task<long> InsertRawAsync(StreamId stream, long sequence, string eventType, string payload, string? metadata = null)
     {
         await using var db = CreateContext();
         var row = new StoredEvent
@@ -99,6 +113,7 @@ public abstract class UnreadableEventTestBase<TFixture> : EventStoreTestBase<TFi
             EventType = eventType,
             EventVersion = 1,
             Payload = payload,
+            Metadata = metadata,
             CreatedAt = DateTimeOffset.UtcNow,
         };
         db.Set<StoredEvent>().Add(row);

@@ -168,8 +168,8 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
 
     public Task EndReadAsync(DbContext context) => context.Database.CloseConnectionAsync();
 
-    public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
-        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
+    public async Task ReadAllPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, ReadAllPage page, CancellationToken cancellationToken)
     {
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -188,15 +188,13 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             {
                 await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
-            var rows = new List<EventRow>(Math.Min(batchSize, 4096));
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
+            var columns = new NpgsqlReadAllColumns(reader);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                rows.Add(ReadRow(reader));
+                columns.Read(reader, page);
             }
-
-            return rows;
         }
         finally
         {

@@ -103,6 +103,9 @@ internal static class Messages
 
     public static string UnreadableEnvelope(long position, string reason) => $"The event at position {position} has an invalid stream id: {reason}";
 
+    public static string UnknownJsonbFormat(long position, string column, int version)
+        => $"The event at position {position} has a '{column}' value in jsonb binary format version {version}; only version 1 can be read.";
+
     public static string WrongStream(StreamId expected, StreamId found, long position)
         => $"Reading stream '{expected}' returned the event at position {position}, which belongs to stream '{found}'.";
 

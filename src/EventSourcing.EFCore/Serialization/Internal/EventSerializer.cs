@@ -34,6 +34,11 @@ internal sealed class EventSerializer
 
     public static int Utf8Length(string json) => Encoding.UTF8.GetByteCount(json);
 
+    /// <summary>Deserializes UTF-8 JSON as read from the database (read-all), without making a string of it first.</summary>
+    public object Deserialize(ReadOnlySpan<byte> utf8Payload, Type type)
+        => JsonSerializer.Deserialize(utf8Payload, type, Options)
+           ?? throw new JsonException("The payload is the JSON literal null.");
+
     public static string? SerializeMetadata(IReadOnlyDictionary<string, string>? metadata)
         => metadata is null || metadata.Count == 0 ? null : JsonSerializer.Serialize(metadata, MetadataOptions);
 

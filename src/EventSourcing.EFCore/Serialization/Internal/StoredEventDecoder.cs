@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
@@ -18,16 +19,7 @@ internal static class StoredEventDecoder
     public static RecordedEvent Event(EventSourcingOptionsExtension options, EventRow row, StreamId? expectedStream = null)
     {
         var e = row.Event;
-        StreamId streamId;
-        try
-        {
-            streamId = new StreamId(e.StreamType, e.StreamId);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new EventStoreCorruptionException(default, e.GlobalPosition, Messages.UnreadableEnvelope(e.GlobalPosition, ex.Message), ex);
-        }
-
+        var streamId = StreamOf(e.StreamType, e.StreamId, e.GlobalPosition);
         if (expectedStream is { } expected && expected != streamId)
         {
             throw new EventStoreCorruptionException(expected, e.GlobalPosition, Messages.WrongStream(expected, streamId, e.GlobalPosition));
@@ -38,6 +30,51 @@ internal static class StoredEventDecoder
         return new RecordedEvent(
             streamId, e.Sequence, e.GlobalPosition, row.Checkpoint, e.EventId, payload.EventType, e.EventVersion, data, metadata, e.CreatedAt.ToUniversalTime(),
             e.EventType, payload.ReceivedVersion);
+    }
+
+    /// <summary>
+    /// Turns row <paramref name="index"/> of a read-all page into a <see cref="RecordedEvent"/>: the same envelope as
+    /// from a stored event row, built from the columns as read (a UTF-8 payload is deserialized without a string).
+    /// </summary>
+    /// <exception cref="EventStoreCorruptionException">The row's stream id is invalid.</exception>
+    /// <exception cref="EventDeserializationException">The type name or version is unknown, or the payload or metadata does not deserialize.</exception>
+    public static RecordedEvent Event(EventSourcingOptionsExtension options, ReadAllPage page, int index)
+    {
+        ref readonly var row = ref page[index];
+        var streamId = StreamOf(row.StreamType, row.StreamId, row.GlobalPosition);
+        var (payload, data) = row.Payload is { } json
+            ? Data(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, json)
+            : Data(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, page.Utf8Payload(row));
+        var metadata = Metadata(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.Metadata);
+        return new RecordedEvent(
+            streamId, row.Sequence, row.GlobalPosition, row.Checkpoint, row.EventId, payload.EventType, row.EventVersion, data, metadata,
+            row.CreatedAt.ToUniversalTime(), row.EventType, payload.ReceivedVersion);
+    }
+
+    /// <summary>
+    /// Reads a UTF-8 payload as the current release's type: deserialized from the bytes when it is stored under the
+    /// current name and version; otherwise (alias, older version, obsolete or unknown name) through the upcasters as text.
+    /// </summary>
+    /// <exception cref="EventDeserializationException">The type name or version is unknown or the payload does not deserialize.</exception>
+    /// <exception cref="EventUpcastException">An upcaster failed.</exception>
+    public static (UpcastPayload Payload, object Data) Data(
+        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, int eventVersion, ReadOnlySpan<byte> utf8Json)
+    {
+        if (!options.Registry.TryGetByName(eventType, out var mapping) || mapping!.Version != eventVersion)
+        {
+            return Data(options, streamId, version, globalPosition, eventType, eventVersion, Encoding.UTF8.GetString(utf8Json));
+        }
+
+        try
+        {
+            return (new UpcastPayload(eventType, mapping.ClrType, eventVersion, null, null), options.Serializer.Deserialize(utf8Json, mapping.ClrType));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As in the text overload: every serializer and converter failure is raised again as the one typed exception.
+            throw new EventDeserializationException(
+                streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
     }
 
     /// <summary>Reads the payload of a stored event as the current release's type (upcast where needed).</summary>
@@ -72,6 +109,18 @@ internal static class StoredEventDecoder
             // NotSupportedException, a constructor's own exception …) is raised again as the one typed exception.
             throw new EventDeserializationException(
                 streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
+    }
+
+    private static StreamId StreamOf(string streamType, string streamId, long globalPosition)
+    {
+        try
+        {
+            return new StreamId(streamType, streamId);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new EventStoreCorruptionException(default, globalPosition, Messages.UnreadableEnvelope(globalPosition, ex.Message), ex);
         }
     }
 

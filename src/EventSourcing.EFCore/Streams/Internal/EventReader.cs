@@ -98,14 +98,18 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
 
         try
         {
+            // One buffer for every page of this read: rows as read from the columns, turned into envelopes one at a time.
+            var page = new ReadAllPage(batchSize);
             while (true)
             {
                 var from = after;
-                var page = await ReadAllTelemetry.ReadPageAsync(from, () => backend.ReadAllPageAsync(Context, model, from, batchSize, cancellationToken)).ConfigureAwait(false);
-                foreach (var row in page)
+                page.Clear();
+                await ReadAllTelemetry.ReadPageAsync(from, page, () => backend.ReadAllPageAsync(Context, model, from, batchSize, page, cancellationToken)).ConfigureAwait(false);
+                for (var i = 0; i < page.Count; i++)
                 {
-                    yield return ToRecordedEvent(row, expectedStream: null);
-                    after = row.Checkpoint;
+                    var recorded = LogIfObsolete(StoredEventDecoder.Event(_options, page, i));
+                    yield return recorded;
+                    after = recorded.Checkpoint;
                 }
 
                 if (page.Count < batchSize)
@@ -130,9 +134,11 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
             .ConfigureAwait(false);
     }
 
-    private RecordedEvent ToRecordedEvent(EventRow row, StreamId? expectedStream)
+    private RecordedEvent ToRecordedEvent(EventRow row, StreamId? expectedStream) => LogIfObsolete(StoredEventDecoder.Event(_options, row, expectedStream));
+
+    /// <summary>Logs the read of an event whose type was declared obsolete (<see cref="ObsoleteEvent"/>), and returns it.</summary>
+    private RecordedEvent LogIfObsolete(RecordedEvent recorded)
     {
-        var recorded = StoredEventDecoder.Event(_options, row, expectedStream);
         if (recorded.IsObsolete)
         {
             EventSourcingLoggers.Of(Context).Streams.ObsoleteEventRead(recorded.StreamId, recorded.Version, recorded.StoredEventType, recorded.EventTypeVersion);

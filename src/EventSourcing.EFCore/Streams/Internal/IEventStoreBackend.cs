@@ -69,9 +69,12 @@ internal interface IEventStoreBackend
     /// <summary>Ends what <see cref="BeginReadAsync"/> began. Default: nothing to end.</summary>
     Task EndReadAsync(DbContext context) => Task.CompletedTask;
 
-    /// <summary>Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order.</summary>
-    Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
-        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reads up to <paramref name="batchSize"/> events that follow <paramref name="after"/> in commit order into
+    /// <paramref name="page"/> (empty when called), straight from the columns (no entity per row).
+    /// </summary>
+    Task ReadAllPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, ReadAllPage page, CancellationToken cancellationToken);
 }
 
 /// <summary>A stored event row with the transaction id that committed it (0 where the backend has none).</summary>

@@ -23,8 +23,8 @@ internal sealed class InMemoryEventStoreBackend : IEventStoreBackend
             await StoreProbe.ReadVersionsAsync(context, streams, cancellationToken).ConfigureAwait(false),
             await StoreProbe.ReadLocationsAsync(context, eventIds, cancellationToken).ConfigureAwait(false));
 
-    public async Task<IReadOnlyList<EventRow>> ReadAllPageAsync(
-        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, CancellationToken cancellationToken)
+    public async Task ReadAllPageAsync(
+        DbContext context, EventStoreModel model, GlobalCheckpoint after, int batchSize, ReadAllPage page, CancellationToken cancellationToken)
     {
         var position = after.Position;
         var rows = await context.Set<StoredEvent>()
@@ -34,6 +34,22 @@ internal sealed class InMemoryEventStoreBackend : IEventStoreBackend
             .Take(batchSize)
             .ToListAsync(cancellationToken)
             .ConfigureAwait(false);
-        return rows.ConvertAll(r => new EventRow(r, 0));
+        foreach (var e in rows)
+        {
+            page.Add(new ReadAllRow
+            {
+                GlobalPosition = e.GlobalPosition,
+                TransactionId = 0,
+                StreamType = e.StreamType,
+                StreamId = e.StreamId,
+                Sequence = e.Sequence,
+                EventId = e.EventId,
+                EventType = e.EventType,
+                EventVersion = e.EventVersion,
+                Payload = e.Payload,
+                Metadata = e.Metadata,
+                CreatedAt = e.CreatedAt,
+            });
+        }
     }
 }

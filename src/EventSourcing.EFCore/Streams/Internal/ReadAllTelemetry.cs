@@ -14,22 +14,21 @@ internal static class ReadAllTelemetry
         return activity;
     }
 
-    /// <summary>Reads one page through <paramref name="read"/> inside the span, tagging the number of events returned.</summary>
-    public static async Task<IReadOnlyList<EventRow>> ReadPageAsync(GlobalCheckpoint after, Func<Task<IReadOnlyList<EventRow>>> read)
+    /// <summary>Reads one page into <paramref name="page"/> through <paramref name="read"/> inside the span, tagging the number of events returned.</summary>
+    public static async Task ReadPageAsync(GlobalCheckpoint after, ReadAllPage page, Func<Task> read)
     {
         if (!EventSourcingActivitySource.Source.HasListeners())
         {
-            return await read().ConfigureAwait(false);
+            await read().ConfigureAwait(false);
+            return;
         }
 
         using var activity = Start(after);
-        var page = await read().ConfigureAwait(false);
+        await read().ConfigureAwait(false);
         activity?.SetTag(EventSourcingActivitySource.EventsCount, page.Count);
         if (page.Count > 0)
         {
-            activity?.SetTag(EventSourcingActivitySource.ToPosition, page[^1].Checkpoint.Position);
+            activity?.SetTag(EventSourcingActivitySource.ToPosition, page[page.Count - 1].GlobalPosition);
         }
-
-        return page;
     }
 }
