@@ -21,6 +21,12 @@ internal sealed class EventSourcingInterceptors(
         where TInterceptor : class, IInterceptor
         => (TInterceptor?)_aggregators[typeof(TInterceptor)].AggregateInterceptors(_interceptors ??= Registered());
 
+    /// <summary>Gets a value indicating whether a SaveChanges interceptor other than the library's is registered.</summary>
+    public bool HasOtherSaveChangesInterceptors
+        => _hasOthers ??= (_interceptors ??= Registered()).Any(i => i is ISaveChangesInterceptor and not EventSourcingSaveChangesInterceptor);
+
+    private bool? _hasOthers;
+
     // Resolved lazily, as EF does: loggers (which aggregate interceptors) exist before the context's options do.
     private List<IInterceptor> Registered()
     {

@@ -31,6 +31,12 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
     /// </summary>
     public IReadOnlyList<StoredEvent> Rows { get; set; } = [];
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the save writes its event rows itself (it changes nothing else) instead of
+    /// tracking them for EF's update pipeline; EF's pipeline is then skipped.
+    /// </summary>
+    public bool WritesDirectly { get; set; }
+
     /// <summary>Gets or sets the number of event rows tracked by EF (all of them, or only the carrier).</summary>
     public int TrackedRows { get; set; }
 
