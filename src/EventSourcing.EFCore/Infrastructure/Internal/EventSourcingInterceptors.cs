@@ -21,9 +21,12 @@ internal sealed class EventSourcingInterceptors(
         where TInterceptor : class, IInterceptor
         => (TInterceptor?)_aggregators[typeof(TInterceptor)].AggregateInterceptors(_interceptors ??= Registered());
 
-    /// <summary>Gets a value indicating whether a SaveChanges interceptor other than the library's is registered.</summary>
-    public bool HasOtherSaveChangesInterceptors
-        => _hasOthers ??= (_interceptors ??= Registered()).Any(i => i is ISaveChangesInterceptor and not EventSourcingSaveChangesInterceptor);
+    /// <summary>
+    /// Gets a value indicating whether the user registered a SaveChanges or command interceptor: a save that writes its
+    /// event rows itself is then not taken (those interceptors would not see its command, nor its failure).
+    /// </summary>
+    public bool HasUserSaveOrCommandInterceptors
+        => _hasOthers ??= (_interceptors ??= Registered()).Any(i => i is (ISaveChangesInterceptor or IDbCommandInterceptor) and not IEventSourcingInterceptor);
 
     private bool? _hasOthers;
 

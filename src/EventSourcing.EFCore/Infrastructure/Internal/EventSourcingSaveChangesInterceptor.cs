@@ -11,7 +11,7 @@ namespace EventSourcing.EFCore.Infrastructure.Internal;
 /// Each step delegates to the save's participants (<see cref="SaveParticipants"/>), resolved from the saving context
 /// (a constructor dependency would be circular, since EF's loggers depend on the interceptors).
 /// </summary>
-internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesInterceptor
+internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesInterceptor, IEventSourcingInterceptor
 {
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {

@@ -254,8 +254,8 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <c>acceptAllChangesOnSuccess: false</c> is settled by <c>AcceptAllChanges</c>, which needs tracked rows); no
     /// other participant added rows and nothing else in the change tracker changed; no transaction of the caller's is
     /// open (EF would wrap its batch in a savepoint, so that a rejected save leaves the transaction usable) and none is
-    /// ambient; and no other SaveChanges interceptor is registered (this save's outcome is reported from SavingChanges,
-    /// which EF does not report to the others' SaveChangesFailed).
+    /// ambient; and the user registered no SaveChanges or command interceptor (the command does not go through EF's
+    /// command pipeline, and its failure is reported from SavingChanges, which EF does not pass to SaveChangesFailed).
     /// </summary>
     private bool WritesDirectly(DbContext context, SaveInProgress save, EventStoreModel model, bool? acceptAllChangesOnSuccess)
     {
@@ -266,7 +266,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             || _versionRestores.Count > 0
             || context.Database.CurrentTransaction is { } transaction && !ReferenceEquals(transaction, save.OwnTransaction)
             || System.Transactions.Transaction.Current is not null
-            || context.GetService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors>() is not EventSourcingInterceptors { HasOtherSaveChangesInterceptors: false }
+            || context.GetService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors>() is not EventSourcingInterceptors { HasUserSaveOrCommandInterceptors: false }
             || !backend.WritesEventRows(context, model))
         {
             return false;
