@@ -1,5 +1,6 @@
 using EventSourcing.EFCore.Storage;
 using EventSourcing.EFCore.Storage.Internal;
+using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -20,13 +21,13 @@ internal static class NpgsqlEventRowWriter
 {
     private const string SqlAnnotation = "EventSourcing:Npgsql:EventRowInsertSql";
 
-    public static void Write(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows)
+    public static void Write(DbContext context, EventStoreModel model, AppendPlan plan)
     {
         var database = context.Database;
         database.OpenConnection();
         try
         {
-            using var command = Command(context, model, rows);
+            using var command = Command(context, model, plan);
             if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
             {
                 command.Prepare();
@@ -40,13 +41,13 @@ internal static class NpgsqlEventRowWriter
         }
     }
 
-    public static async Task WriteAsync(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows, CancellationToken cancellationToken)
+    public static async Task WriteAsync(DbContext context, EventStoreModel model, AppendPlan plan, CancellationToken cancellationToken)
     {
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var command = Command(context, model, rows);
+            var command = Command(context, model, plan);
             await using (command.ConfigureAwait(false))
             {
                 if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
@@ -63,12 +64,13 @@ internal static class NpgsqlEventRowWriter
         }
     }
 
-    private static NpgsqlCommand Command(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows)
+    private static NpgsqlCommand Command(DbContext context, EventStoreModel model, AppendPlan plan)
     {
         var database = context.Database;
         var sql = context.Model.GetOrAddRuntimeAnnotationValue(
             SqlAnnotation, static c => new InsertSql(c.Helper, c.Model), (Helper: context.GetService<ISqlGenerationHelper>(), Model: model));
-        var command = new NpgsqlCommand(rows.Count == 1 ? sql.Single : sql.Many, (NpgsqlConnection)database.GetDbConnection())
+        var count = plan.EventCount;
+        var command = new NpgsqlCommand(count == 1 ? sql.Single : sql.Many, (NpgsqlConnection)database.GetDbConnection())
         {
             Transaction = (NpgsqlTransaction?)database.CurrentTransaction?.GetDbTransaction(),
         };
@@ -78,46 +80,108 @@ internal static class NpgsqlEventRowWriter
         }
 
         var parameters = command.Parameters;
-        if (rows.Count == 1)
+        if (count == 1)
         {
-            var row = rows[0];
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = row.StreamType });
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = row.StreamId });
-            parameters.Add(new NpgsqlParameter<long> { TypedValue = row.Sequence });
-            parameters.Add(new NpgsqlParameter<Guid> { TypedValue = row.EventId });
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = row.EventType });
-            parameters.Add(new NpgsqlParameter<int> { TypedValue = row.EventVersion });
-            parameters.Add(new NpgsqlParameter<string> { TypedValue = row.Payload, NpgsqlDbType = sql.PayloadType });
-            parameters.Add(row.Metadata is null
+            var (batch, version) = plan.Batches[0].Events.Count == 1 ? (0, plan.FirstVersions[0]) : FirstNonEmpty(plan);
+            var append = plan.Batches[batch];
+            var e = append.Events[0];
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = append.StreamId.Type });
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = append.StreamId.Id });
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+            parameters.Add(new NpgsqlParameter<Guid> { TypedValue = e.EventId });
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = e.EventType });
+            parameters.Add(new NpgsqlParameter<int> { TypedValue = e.EventTypeVersion });
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Payload, NpgsqlDbType = sql.PayloadType });
+            parameters.Add(e.Metadata is null
                 ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = sql.MetadataType }
-                : new NpgsqlParameter<string> { TypedValue = row.Metadata, NpgsqlDbType = sql.MetadataType });
-            parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = row.CreatedAt });
+                : new NpgsqlParameter<string> { TypedValue = e.Metadata, NpgsqlDbType = sql.MetadataType });
+            parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.Timestamp });
             return command;
         }
 
-        var ordered = rows.ToArray();
-        Array.Sort(ordered, InStreamOrder);
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Array.ConvertAll(ordered, r => r.StreamType), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Array.ConvertAll(ordered, r => r.StreamId), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Array.ConvertAll(ordered, r => r.Sequence) });
-        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = Array.ConvertAll(ordered, r => r.EventId) });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Array.ConvertAll(ordered, r => r.EventType), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = Array.ConvertAll(ordered, r => r.EventVersion) });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = Array.ConvertAll(ordered, r => r.Payload), NpgsqlDbType = NpgsqlDbType.Array | sql.PayloadType });
-        parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = Array.ConvertAll(ordered, r => r.Metadata), NpgsqlDbType = NpgsqlDbType.Array | sql.MetadataType });
-        parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = Array.ConvertAll(ordered, r => r.CreatedAt) });
+        var types = new string[count];
+        var ids = new string[count];
+        var versions = new long[count];
+        var eventIds = new Guid[count];
+        var eventTypes = new string[count];
+        var eventVersions = new int[count];
+        var payloads = new string[count];
+        var metadata = new string?[count];
+        var timestamps = new DateTimeOffset[count];
+        var row = 0;
+        foreach (var b in InStreamOrder(plan))
+        {
+            var append = plan.Batches[b];
+            var version = plan.FirstVersions[b];
+            foreach (var e in append.Events)
+            {
+                types[row] = append.StreamId.Type;
+                ids[row] = append.StreamId.Id;
+                versions[row] = version++;
+                eventIds[row] = e.EventId;
+                eventTypes[row] = e.EventType;
+                eventVersions[row] = e.EventTypeVersion;
+                payloads[row] = e.Payload;
+                metadata[row] = e.Metadata;
+                timestamps[row] = e.Timestamp;
+                row++;
+            }
+        }
+
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
+        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = eventIds });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = eventTypes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = eventVersions });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = payloads, NpgsqlDbType = NpgsqlDbType.Array | sql.PayloadType });
+        parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata, NpgsqlDbType = NpgsqlDbType.Array | sql.MetadataType });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = timestamps });
         return command;
     }
 
-    private static int InStreamOrder(StoredEvent x, StoredEvent y)
+    private static (int Batch, long Version) FirstNonEmpty(AppendPlan plan)
     {
-        var order = string.CompareOrdinal(x.StreamType, y.StreamType);
-        if (order == 0)
+        for (var i = 0; i < plan.Batches.Count; i++)
         {
-            order = string.CompareOrdinal(x.StreamId, y.StreamId);
+            if (plan.Batches[i].Events.Count > 0)
+            {
+                return (i, plan.FirstVersions[i]);
+            }
         }
 
-        return order != 0 ? order : x.Sequence.CompareTo(y.Sequence);
+        throw new InvalidOperationException("The save has no events to write.");
+    }
+
+    /// <summary>
+    /// The batches in stream and version order (batches of one stream are planned with ascending versions), so that
+    /// within a stream the identity positions, assigned in ordinality order, follow the versions.
+    /// </summary>
+    private static int[] InStreamOrder(AppendPlan plan)
+    {
+        var order = new int[plan.Batches.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        if (order.Length > 1)
+        {
+            Array.Sort(order, (x, y) =>
+            {
+                var a = plan.Batches[x].StreamId;
+                var b = plan.Batches[y].StreamId;
+                var c = string.CompareOrdinal(a.Type, b.Type);
+                if (c == 0)
+                {
+                    c = string.CompareOrdinal(a.Id, b.Id);
+                }
+
+                return c != 0 ? c : plan.FirstVersions[x].CompareTo(plan.FirstVersions[y]);
+            });
+        }
+
+        return order;
     }
 
     /// <summary>The two insert texts of a model, and the parameter types of its JSON columns (jsonb, json or text).</summary>

@@ -35,10 +35,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
     public bool WritesEventRows(DbContext context, EventStoreModel model)
         => CarriesEventRows(model) && context.GetService<IRelationalConnection>() is RelationalConnection { EnlistedTransaction: null };
 
-    public void WriteEventRows(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows) => NpgsqlEventRowWriter.Write(context, model, rows);
+    public void WriteEventRows(DbContext context, EventStoreModel model, AppendPlan plan) => NpgsqlEventRowWriter.Write(context, model, plan);
 
-    public Task WriteEventRowsAsync(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows, CancellationToken cancellationToken)
-        => NpgsqlEventRowWriter.WriteAsync(context, model, rows, cancellationToken);
+    public Task WriteEventRowsAsync(DbContext context, EventStoreModel model, AppendPlan plan, CancellationToken cancellationToken)
+        => NpgsqlEventRowWriter.WriteAsync(context, model, plan, cancellationToken);
 
     private const string CarriesAnnotation = "EventSourcing:Npgsql:CarriesEventRows";
 

@@ -139,11 +139,10 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
     }
 
-    /// <summary>Adds the event rows of the planned batches, and writes the new version of aggregates that are EF entities mapping it.</summary>
+    /// <summary>Writes the new version of aggregates that are EF entities mapping it (the event rows are placed by <see cref="Place"/>).</summary>
     public void Stage(DbContext context, SaveInProgress save)
     {
         var plan = save.Plan;
-        var rows = new List<StoredEvent>();
         _versionRestores.Clear();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
@@ -159,6 +158,42 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 _versionRestores.Add(() => versionEntry.CurrentValue = old);
             }
 
+        }
+    }
+
+    /// <summary>
+    /// Once every participant staged its part: a save that changes nothing but its event rows writes them itself
+    /// (<see cref="Write"/>) when the backend can; any other save tracks them for EF's update pipeline — every row, or
+    /// only the first when the backend's command batch carries the others (PostgreSQL).
+    /// </summary>
+    public void Place(DbContext context, SaveInProgress save, bool? acceptAllChangesOnSuccess)
+    {
+        var model = EventStoreModel.Get(context.Model);
+        if (WritesDirectly(context, save, model, acceptAllChangesOnSuccess))
+        {
+            save.WritesDirectly = true;
+            return;
+        }
+
+        var rows = Rows(save.Plan);
+        save.Rows = rows;
+        var carried = rows.Count > 1 && backend.CarriesEventRows(model);
+        var set = context.Set<StoredEvent>();
+        foreach (var row in carried ? rows.Take(1) : rows)
+        {
+            save.Entries.Add(set.Add(row));
+        }
+
+        save.TrackedRows = carried ? 1 : rows.Count;
+    }
+
+    /// <summary>The event rows of the planned batches, in staging order.</summary>
+    private static List<StoredEvent> Rows(AppendPlan plan)
+    {
+        var rows = new List<StoredEvent>(plan.EventCount);
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            var batch = plan.Batches[i];
             var version = plan.FirstVersions[i];
             foreach (var e in batch.Events)
             {
@@ -177,32 +212,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
         }
 
-        save.Rows = rows;
-    }
-
-    /// <summary>
-    /// Once every participant staged its part: a save that changes nothing but its event rows writes them itself
-    /// (<see cref="Write"/>) when the backend can; any other save tracks them for EF's update pipeline — every row, or
-    /// only the first when the backend's command batch carries the others (PostgreSQL).
-    /// </summary>
-    public void Place(DbContext context, SaveInProgress save, bool? acceptAllChangesOnSuccess)
-    {
-        var model = EventStoreModel.Get(context.Model);
-        if (WritesDirectly(context, save, model, acceptAllChangesOnSuccess))
-        {
-            save.WritesDirectly = true;
-            return;
-        }
-
-        var rows = save.Rows;
-        var carried = rows.Count > 1 && backend.CarriesEventRows(model);
-        var set = context.Set<StoredEvent>();
-        foreach (var row in carried ? rows.Take(1) : rows)
-        {
-            save.Entries.Add(set.Add(row));
-        }
-
-        save.TrackedRows = carried ? 1 : rows.Count;
+        return rows;
     }
 
     /// <summary>
@@ -212,12 +222,12 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// </summary>
     public void Write(DbContext context, SaveInProgress save)
         => context.Database.CreateExecutionStrategy().Execute(
-            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Rows),
+            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Plan),
             static (context, s) =>
             {
                 try
                 {
-                    s.Backend.WriteEventRows(context, s.Model, s.Rows);
+                    s.Backend.WriteEventRows(context, s.Model, s.Plan);
                 }
                 catch (Exception exception) when (exception is not (DbUpdateException or OperationCanceledException))
                 {
@@ -231,12 +241,12 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     /// <inheritdoc cref="Write"/>
     public Task WriteAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
         => context.Database.CreateExecutionStrategy().ExecuteAsync(
-            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Rows),
+            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Plan),
             static async (context, s, cancellationToken) =>
             {
                 try
                 {
-                    await s.Backend.WriteEventRowsAsync(context, s.Model, s.Rows, cancellationToken).ConfigureAwait(false);
+                    await s.Backend.WriteEventRowsAsync(context, s.Model, s.Plan, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (exception is not (DbUpdateException or OperationCanceledException))
                 {
@@ -260,7 +270,7 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
     private bool WritesDirectly(DbContext context, SaveInProgress save, EventStoreModel model, bool? acceptAllChangesOnSuccess)
     {
         if (acceptAllChangesOnSuccess != true
-            || save.Rows.Count == 0
+            || save.Plan.EventCount == 0
             || save.Entries.Count > 0
             || save.RestoreProjections is not null
             || _versionRestores.Count > 0

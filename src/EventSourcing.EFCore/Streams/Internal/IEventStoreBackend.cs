@@ -45,13 +45,13 @@ internal interface IEventStoreBackend
     bool WritesEventRows(DbContext context, EventStoreModel model) => false;
 
     /// <summary>
-    /// Writes <paramref name="rows"/> as ONE statement on the context's connection (opened and closed as EF does) and in
+    /// Writes the event rows of <paramref name="plan"/> (its batches' events at their planned versions) as ONE statement on the context's connection (opened and closed as EF does) and in
     /// its current transaction (if any). A database error propagates as the provider's exception; the caller wraps it as EF would.
     /// </summary>
-    void WriteEventRows(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows) => throw new NotSupportedException();
+    void WriteEventRows(DbContext context, EventStoreModel model, AppendPlan plan) => throw new NotSupportedException();
 
     /// <inheritdoc cref="WriteEventRows"/>
-    Task WriteEventRowsAsync(DbContext context, EventStoreModel model, IReadOnlyList<StoredEvent> rows, CancellationToken cancellationToken)
+    Task WriteEventRowsAsync(DbContext context, EventStoreModel model, AppendPlan plan, CancellationToken cancellationToken)
         => throw new NotSupportedException();
 
     /// <summary>
