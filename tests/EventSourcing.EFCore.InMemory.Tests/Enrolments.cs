@@ -36,6 +36,7 @@ public sealed class UpcastingInMemoryTest : UpcastingTestBase<InMemoryEventStore
 public sealed class TestingHelpersInMemoryTest : TestingHelpersTestBase<InMemoryEventStoreFixture>;
 
 public sealed class WritePathInMemoryTest : WritePathTestBase<InMemoryEventStoreFixture>;
+public sealed class EventOnlySaveInMemoryTest : EventOnlySaveTestBase<InMemoryEventStoreFixture>;
 
 public sealed class PolymorphicInMemoryTest : PolymorphicEventTestBase<InMemoryEventStoreFixture>;
 

@@ -31,6 +31,7 @@ public sealed class UpcastingNpgsqlTest : UpcastingTestBase<NpgsqlEventStoreFixt
 public sealed class TestingHelpersNpgsqlTest : TestingHelpersTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class WritePathNpgsqlTest : WritePathTestBase<NpgsqlEventStoreFixture>;
+public sealed class EventOnlySaveNpgsqlTest : EventOnlySaveTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class PolymorphicNpgsqlTest : PolymorphicEventTestBase<NpgsqlEventStoreFixture>;
 

@@ -31,6 +31,15 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
             static events => events!.GetProperties().All(p => KnownProperties.Contains(p.Name) && p.GetValueConverter() is null),
             model.Events);
 
+    /// <summary>A save that changes nothing else writes its event rows with one command of its own (the same mapping rule).</summary>
+    public bool WritesEventRows(DbContext context, EventStoreModel model)
+        => CarriesEventRows(model) && context.GetService<IRelationalConnection>() is RelationalConnection { EnlistedTransaction: null };
+
+    public void WriteEventRows(DbContext context, EventStoreModel model, AppendPlan plan) => NpgsqlEventRowWriter.Write(context, model, plan);
+
+    public Task WriteEventRowsAsync(DbContext context, EventStoreModel model, AppendPlan plan, CancellationToken cancellationToken)
+        => NpgsqlEventRowWriter.WriteAsync(context, model, plan, cancellationToken);
+
     private const string CarriesAnnotation = "EventSourcing:Npgsql:CarriesEventRows";
 
     private static readonly HashSet<string> KnownProperties =

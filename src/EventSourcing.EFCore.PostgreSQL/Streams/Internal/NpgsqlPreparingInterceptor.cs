@@ -1,4 +1,5 @@
 using System.Data.Common;
+using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Streams.Internal;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
@@ -11,7 +12,7 @@ namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 /// pooled opens. The server then skips parse and plan, and because the connection holds prepared statements Npgsql
 /// resets it without DISCARD ALL, which would also throw away the stream guard trigger's cached plan.
 /// </summary>
-internal sealed class NpgsqlPreparingInterceptor : DbCommandInterceptor
+internal sealed class NpgsqlPreparingInterceptor : DbCommandInterceptor, IEventSourcingInterceptor
 {
     private const string Tag = "-- " + CompiledEventQueries.PreparableTag;
 

@@ -5,6 +5,8 @@ internal static class Messages
 {
     public const string DefaultStreamId = "The stream id is default(StreamId); create one with new StreamId(type, id).";
 
+    public const string EventRowsNotSaved = "An error occurred while saving the event rows. See the inner exception for details.";
+
     public const string NotACheckpoint = "The object is not a GlobalCheckpoint.";
 
     public const string EventStoreNotInModel =

@@ -21,6 +21,15 @@ internal sealed class EventSourcingInterceptors(
         where TInterceptor : class, IInterceptor
         => (TInterceptor?)_aggregators[typeof(TInterceptor)].AggregateInterceptors(_interceptors ??= Registered());
 
+    /// <summary>
+    /// Gets a value indicating whether the user registered a SaveChanges or command interceptor: a save that writes its
+    /// event rows itself is then not taken (those interceptors would not see its command, nor its failure).
+    /// </summary>
+    public bool HasUserSaveOrCommandInterceptors
+        => _hasOthers ??= (_interceptors ??= Registered()).Any(i => i is (ISaveChangesInterceptor or IDbCommandInterceptor) and not IEventSourcingInterceptor);
+
+    private bool? _hasOthers;
+
     // Resolved lazily, as EF does: loggers (which aggregate interceptors) exist before the context's options do.
     private List<IInterceptor> Registered()
     {

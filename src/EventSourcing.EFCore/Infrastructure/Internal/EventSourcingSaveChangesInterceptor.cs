@@ -11,15 +11,21 @@ namespace EventSourcing.EFCore.Infrastructure.Internal;
 /// Each step delegates to the save's participants (<see cref="SaveParticipants"/>), resolved from the saving context
 /// (a constructor dependency would be circular, since EF's loggers depend on the interceptors).
 /// </summary>
-internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesInterceptor
+internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesInterceptor, IEventSourcingInterceptor
 {
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
         var (context, save) = Of(eventData);
+        var acceptsAll = save.TakeAcceptAllChangesOnSuccess();
         save.Abandon();                                         // 1. rows of an earlier save that did not happen
         if (save.Events.Begin(context) is { } inProgress)       // 2. plan and check the appends
         {
-            save.Stage(context, inProgress);                    // 3. events, snapshots, outbox, inline projections
+            save.Stage(context, inProgress, acceptsAll);        // 3. events, snapshots, outbox, inline projections
+            if (inProgress.WritesDirectly)                      // 3'. nothing else changed: the rows are written here,
+            {                                                   //     and EF's update pipeline is skipped
+                WriteDirectly(context, save, inProgress);
+                return InterceptionResult<int>.SuppressWithResult(0);
+            }
         }
 
         return result;
@@ -29,13 +35,74 @@ internal sealed class EventSourcingSaveChangesInterceptor : SaveChangesIntercept
         DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
         var (context, save) = Of(eventData);
+        var acceptsAll = save.TakeAcceptAllChangesOnSuccess();
         save.Abandon();
         if (await save.Events.BeginAsync(context, cancellationToken).ConfigureAwait(false) is { } inProgress)
         {
-            await save.StageAsync(context, inProgress, cancellationToken).ConfigureAwait(false);
+            await save.StageAsync(context, inProgress, acceptsAll, cancellationToken).ConfigureAwait(false);
+            if (inProgress.WritesDirectly)
+            {
+                await WriteDirectlyAsync(context, save, inProgress, cancellationToken).ConfigureAwait(false);
+                return InterceptionResult<int>.SuppressWithResult(0);
+            }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Writes a save's event rows from SavingChanges. EF reports an outcome only for what follows SavingChanges, so a
+    /// failure here is settled as <see cref="SaveChangesFailed"/> and <see cref="SaveChangesCanceled"/> settle EF's.
+    /// </summary>
+    private static void WriteDirectly(DbContext context, SaveParticipants save, SaveInProgress inProgress)
+    {
+        try
+        {
+            save.Events.Write(context, inProgress);
+        }
+        catch (OperationCanceledException exception)
+        {
+            save.Abandon()?.Telemetry?.Failed(exception);
+            throw;
+        }
+        catch (Exception exception)
+        {
+            var abandoned = save.Abandon();
+            var translated = save.Events.Fail(context, abandoned, exception);
+            abandoned?.Telemetry?.Failed(translated ?? exception);
+            if (translated is not null)
+            {
+                throw translated;
+            }
+
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="WriteDirectly"/>
+    private static async Task WriteDirectlyAsync(DbContext context, SaveParticipants save, SaveInProgress inProgress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await save.Events.WriteAsync(context, inProgress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException exception)
+        {
+            save.Abandon()?.Telemetry?.Failed(exception);
+            throw;
+        }
+        catch (Exception exception)
+        {
+            var abandoned = save.Abandon();
+            var translated = await save.Events.FailAsync(context, abandoned, exception, cancellationToken).ConfigureAwait(false);
+            abandoned?.Telemetry?.Failed(translated ?? exception);
+            if (translated is not null)
+            {
+                throw translated;
+            }
+
+            throw;
+        }
     }
 
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)

@@ -26,8 +26,17 @@ internal sealed class SaveParticipants(
     /// <summary>Gets the save between SavingChanges and its settling, if any.</summary>
     public SaveInProgress? InProgress => session.InProgress;
 
-    /// <summary>Runs each participant's part of the save in order; if one fails, the save is abandoned.</summary>
-    public void Stage(DbContext context, SaveInProgress save)
+    /// <summary>
+    /// Returns the <c>acceptAllChangesOnSuccess</c> argument of the SaveChanges now running when known (see
+    /// <see cref="EventStoreSession.TakeAcceptAllChangesOnSuccess"/>); taken at the start of every SavingChanges.
+    /// </summary>
+    public bool? TakeAcceptAllChangesOnSuccess() => session.TakeAcceptAllChangesOnSuccess();
+
+    /// <summary>
+    /// Runs each participant's part of the save in order, then places the event rows (written by the save itself, or
+    /// tracked for EF); if one fails, the save is abandoned.
+    /// </summary>
+    public void Stage(DbContext context, SaveInProgress save, bool? acceptAllChangesOnSuccess)
     {
         try
         {
@@ -35,6 +44,8 @@ internal sealed class SaveParticipants(
             {
                 participant.Stage(context, save);
             }
+
+            Events.Place(context, save, acceptAllChangesOnSuccess);
 
             DetectChangesUnderGuard(context, save);
         }
@@ -47,7 +58,7 @@ internal sealed class SaveParticipants(
     }
 
     /// <inheritdoc cref="Stage"/>
-    public async Task StageAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
+    public async Task StageAsync(DbContext context, SaveInProgress save, bool? acceptAllChangesOnSuccess, CancellationToken cancellationToken)
     {
         try
         {
@@ -55,6 +66,8 @@ internal sealed class SaveParticipants(
             {
                 await participant.StageAsync(context, save, cancellationToken).ConfigureAwait(false);
             }
+
+            Events.Place(context, save, acceptAllChangesOnSuccess);
 
             DetectChangesUnderGuard(context, save);
         }

@@ -16,6 +16,21 @@ internal sealed class AppendPlan
 
     public IReadOnlyList<PendingAppend> Batches { get; }
 
+    /// <summary>Gets the number of events of all batches.</summary>
+    public int EventCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var batch in Batches)
+            {
+                count += batch.Events.Count;
+            }
+
+            return count;
+        }
+    }
+
     /// <summary>Gets the version of each batch's first event.</summary>
     public long[] FirstVersions { get; }
 

@@ -3,6 +3,7 @@ using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Streams.Internal;
@@ -138,11 +139,10 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
         }
     }
 
-    /// <summary>Adds the event rows of the planned batches, and writes the new version of aggregates that are EF entities mapping it.</summary>
+    /// <summary>Writes the new version of aggregates that are EF entities mapping it (the event rows are placed by <see cref="Place"/>).</summary>
     public void Stage(DbContext context, SaveInProgress save)
     {
         var plan = save.Plan;
-        var rows = new List<StoredEvent>();
         _versionRestores.Clear();
         for (var i = 0; i < plan.Batches.Count; i++)
         {
@@ -158,6 +158,42 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
                 _versionRestores.Add(() => versionEntry.CurrentValue = old);
             }
 
+        }
+    }
+
+    /// <summary>
+    /// Once every participant staged its part: a save that changes nothing but its event rows writes them itself
+    /// (<see cref="Write"/>) when the backend can; any other save tracks them for EF's update pipeline — every row, or
+    /// only the first when the backend's command batch carries the others (PostgreSQL).
+    /// </summary>
+    public void Place(DbContext context, SaveInProgress save, bool? acceptAllChangesOnSuccess)
+    {
+        var model = EventStoreModel.Get(context.Model);
+        if (WritesDirectly(context, save, model, acceptAllChangesOnSuccess))
+        {
+            save.WritesDirectly = true;
+            return;
+        }
+
+        var rows = Rows(save.Plan);
+        save.Rows = rows;
+        var carried = rows.Count > 1 && backend.CarriesEventRows(model);
+        var set = context.Set<StoredEvent>();
+        foreach (var row in carried ? rows.Take(1) : rows)
+        {
+            save.Entries.Add(set.Add(row));
+        }
+
+        save.TrackedRows = carried ? 1 : rows.Count;
+    }
+
+    /// <summary>The event rows of the planned batches, in staging order.</summary>
+    private static List<StoredEvent> Rows(AppendPlan plan)
+    {
+        var rows = new List<StoredEvent>(plan.EventCount);
+        for (var i = 0; i < plan.Batches.Count; i++)
+        {
+            var batch = plan.Batches[i];
             var version = plan.FirstVersions[i];
             foreach (var e in batch.Events)
             {
@@ -176,16 +212,89 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             }
         }
 
-        // Track every row, or only the first when the backend's command batch carries the others (PostgreSQL).
-        var carried = rows.Count > 1 && backend.CarriesEventRows(EventStoreModel.Get(context.Model));
-        var set = context.Set<StoredEvent>();
-        foreach (var row in carried ? rows.Take(1) : rows)
+        return rows;
+    }
+
+    /// <summary>
+    /// Writes the event rows of a save placed to write directly, under the context's execution strategy (as EF runs its
+    /// own batch: a retrying strategy retries the statement); a database error is wrapped in a
+    /// <see cref="DbUpdateException"/> as EF's update pipeline wraps it.
+    /// </summary>
+    public void Write(DbContext context, SaveInProgress save)
+        => context.Database.CreateExecutionStrategy().Execute(
+            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Plan),
+            static (context, s) =>
+            {
+                try
+                {
+                    s.Backend.WriteEventRows(context, s.Model, s.Plan);
+                }
+                catch (Exception exception) when (exception is not (DbUpdateException or OperationCanceledException))
+                {
+                    throw new DbUpdateException(Messages.EventRowsNotSaved, exception);
+                }
+
+                return true;
+            },
+            verifySucceeded: null);
+
+    /// <inheritdoc cref="Write"/>
+    public Task WriteAsync(DbContext context, SaveInProgress save, CancellationToken cancellationToken)
+        => context.Database.CreateExecutionStrategy().ExecuteAsync(
+            (Backend: backend, Model: EventStoreModel.Get(context.Model), save.Plan),
+            static async (context, s, cancellationToken) =>
+            {
+                try
+                {
+                    await s.Backend.WriteEventRowsAsync(context, s.Model, s.Plan, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not (DbUpdateException or OperationCanceledException))
+                {
+                    throw new DbUpdateException(Messages.EventRowsNotSaved, exception);
+                }
+
+                return true;
+            },
+            verifySucceeded: null,
+            cancellationToken);
+
+    /// <summary>
+    /// A save writes its event rows itself when all of this holds, so that what EF and the caller observe is what EF's
+    /// own pipeline gives: the backend can; the caller's SaveChanges accepts its changes on success (a save with
+    /// <c>acceptAllChangesOnSuccess: false</c> is settled by <c>AcceptAllChanges</c>, which needs tracked rows); no
+    /// other participant added rows and nothing else in the change tracker changed; no transaction of the caller's is
+    /// open (EF would wrap its batch in a savepoint, so that a rejected save leaves the transaction usable) and none is
+    /// ambient; and the user registered no SaveChanges or command interceptor (the command does not go through EF's
+    /// command pipeline, and its failure is reported from SavingChanges, which EF does not pass to SaveChangesFailed).
+    /// </summary>
+    private bool WritesDirectly(DbContext context, SaveInProgress save, EventStoreModel model, bool? acceptAllChangesOnSuccess)
+    {
+        if (acceptAllChangesOnSuccess != true
+            || save.Plan.EventCount == 0
+            || save.Entries.Count > 0
+            || save.RestoreProjections is not null
+            || _versionRestores.Count > 0
+            || context.Database.CurrentTransaction is { } transaction && !ReferenceEquals(transaction, save.OwnTransaction)
+            || System.Transactions.Transaction.Current is not null
+            || context.GetService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors>() is not EventSourcingInterceptors { HasUserSaveOrCommandInterceptors: false }
+            || !backend.WritesEventRows(context, model))
         {
-            save.Entries.Add(set.Add(row));
+            return false;
         }
 
-        save.Rows = rows;
-        save.TrackedRows = carried ? 1 : rows.Count;
+        var tracker = context.ChangeTracker;
+        if (tracker.HasChanges())
+        {
+            return false;
+        }
+
+        if (tracker.AutoDetectChangesEnabled)
+        {
+            // Changes were just detected: EF's own DetectChanges after SavingChanges would only repeat it.
+            save.SuspendAutoDetectChanges(tracker);
+        }
+
+        return true;
     }
 
     /// <inheritdoc cref="Stage"/>

@@ -18,22 +18,46 @@ internal static class EventPreparer
         // Sized up front when the count is known: growing them event by event was a fifth of a 100-event save's allocations.
         var capacity = events.TryGetNonEnumeratedCount(out var count) ? count : 0;
         var prepared = new List<PreparedEvent>(capacity);
-        var ids = new HashSet<Guid>(capacity);
         var now = options.TimeProvider.GetUtcNow();
         var index = 0;
         foreach (var item in events)
         {
-            var e = PrepareOne(options, streamId, index, item, now, recordTraceContext && options.RecordTraceContext);
-            if (!ids.Add(e.EventId))
-            {
-                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, e.EventId, index), nameof(events));
-            }
-
-            prepared.Add(e);
+            prepared.Add(PrepareOne(options, streamId, index, item, now, recordTraceContext && options.RecordTraceContext));
             index++;
         }
 
+        ThrowIfDuplicateId(streamId, prepared, nameof(events));
         return prepared;
+    }
+
+    /// <summary>
+    /// Throws when two events of the batch carry the same id, naming the later one. Sorted ids, not a hash set: a set's
+    /// entries were a tenth of a 100-event save's allocations.
+    /// </summary>
+    private static void ThrowIfDuplicateId(StreamId streamId, List<PreparedEvent> prepared, string paramName)
+    {
+        if (prepared.Count < 2)
+        {
+            return;
+        }
+
+        var ids = new Guid[prepared.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = prepared[i].EventId;
+        }
+
+        Array.Sort(ids);
+        for (var i = 1; i < ids.Length; i++)
+        {
+            if (ids[i] == ids[i - 1])
+            {
+                var duplicate = ids[i];
+                var first = prepared.FindIndex(e => e.EventId == duplicate);
+                var second = prepared.FindIndex(first + 1, e => e.EventId == duplicate);
+                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, duplicate, second), paramName);
+            }
+        }
     }
 
     /// <summary>Throws when <paramref name="count"/> events after <paramref name="from"/> would pass the largest version.</summary>

@@ -1,5 +1,6 @@
 using EventSourcing.EFCore.Diagnostics.Internal;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace EventSourcing.EFCore.Streams.Internal;
 
@@ -7,9 +8,11 @@ namespace EventSourcing.EFCore.Streams.Internal;
 /// The event store state of one DbContext instance: staged appends and the save in progress. Reset when a pooled
 /// context is returned to its pool.
 /// </summary>
-internal sealed class EventStoreSession : IResettableService, IDisposable
+internal sealed class EventStoreSession(ICurrentDbContext currentContext) : IResettableService, IDisposable
 {
     private readonly List<PendingAppend> _staged = [];
+    private DbContext? _watched;
+    private bool? _acceptAllChangesOnSuccess;
     private readonly List<IEventSourcedAggregate> _aggregates = [];
     private readonly Dictionary<StreamId, IEventSourcedAggregate> _identityMap = [];
 
@@ -25,6 +28,8 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
         {
             return;
         }
+
+        WatchSaves();
 
         if (streamId is { } id)
         {
@@ -50,7 +55,34 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
     /// <summary>Gets or sets the save between SavingChanges and its outcome.</summary>
     public SaveInProgress? InProgress { get; set; }
 
-    public void Stage(PendingAppend append) => _staged.Add(append);
+    public void Stage(PendingAppend append)
+    {
+        WatchSaves();
+        _staged.Add(append);
+    }
+
+    /// <summary>
+    /// Returns the <c>acceptAllChangesOnSuccess</c> argument of the SaveChanges now running, as its
+    /// <see cref="DbContext.SavingChanges"/> event told it, and forgets it; null when the session did not watch the save
+    /// (it watches from the first append or aggregate it stages, until the context is returned to its pool).
+    /// </summary>
+    public bool? TakeAcceptAllChangesOnSuccess()
+    {
+        var value = _acceptAllChangesOnSuccess;
+        _acceptAllChangesOnSuccess = null;
+        return value;
+    }
+
+    private void WatchSaves()
+    {
+        if (_watched is null)
+        {
+            _watched = currentContext.Context;
+            _watched.SavingChanges += OnSavingChanges;
+        }
+    }
+
+    private void OnSavingChanges(object? sender, SavingChangesEventArgs e) => _acceptAllChangesOnSuccess = e.AcceptAllChangesOnSuccess;
 
     public void Unstage(PendingAppend append) => _staged.Remove(append);
 
@@ -58,6 +90,13 @@ internal sealed class EventStoreSession : IResettableService, IDisposable
 
     public void ResetState()
     {
+        if (_watched is not null)
+        {
+            _watched.SavingChanges -= OnSavingChanges;
+            _watched = null;
+        }
+
+        _acceptAllChangesOnSuccess = null;
         _staged.Clear();
         _aggregates.Clear();
         _identityMap.Clear();

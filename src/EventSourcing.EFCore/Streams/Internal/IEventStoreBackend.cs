@@ -38,6 +38,23 @@ internal interface IEventStoreBackend
     bool CarriesEventRows(EventStoreModel model) => false;
 
     /// <summary>
+    /// Returns true when the backend can write a save's event rows itself (<see cref="WriteEventRows"/>) for a save that
+    /// changes nothing else, instead of through EF's update pipeline (not when the context's connection is enlisted in
+    /// a <c>System.Transactions</c> transaction EF manages). Default: false.
+    /// </summary>
+    bool WritesEventRows(DbContext context, EventStoreModel model) => false;
+
+    /// <summary>
+    /// Writes the event rows of <paramref name="plan"/> (its batches' events at their planned versions) as ONE statement on the context's connection (opened and closed as EF does) and in
+    /// its current transaction (if any). A database error propagates as the provider's exception; the caller wraps it as EF would.
+    /// </summary>
+    void WriteEventRows(DbContext context, EventStoreModel model, AppendPlan plan) => throw new NotSupportedException();
+
+    /// <inheritdoc cref="WriteEventRows"/>
+    Task WriteEventRowsAsync(DbContext context, EventStoreModel model, AppendPlan plan, CancellationToken cancellationToken)
+        => throw new NotSupportedException();
+
+    /// <summary>
     /// Gets a value indicating whether the backend can lock streams for the rest of the current transaction
     /// (<see cref="LockStreams"/>), so that appends with <see cref="ExpectedVersion.Any"/> read a stream's end and write
     /// after it with no other such append in between. Default: false (EF InMemory has its process-wide guard).

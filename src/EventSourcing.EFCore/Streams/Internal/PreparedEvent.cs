@@ -1,7 +1,7 @@
 namespace EventSourcing.EFCore.Streams.Internal;
 
 /// <summary>An event validated and serialized at append time, ready to become a row.</summary>
-internal sealed record PreparedEvent(
+internal readonly record struct PreparedEvent(
     Guid EventId,
     string EventType,
     int EventTypeVersion,

@@ -26,16 +26,26 @@ internal sealed class SaveInProgress(AppendPlan plan, IDisposable? guard)
     public List<EntityEntry> Entries { get; } = [];
 
     /// <summary>
-    /// Gets every event row of the save, in staging order. When the backend carries event rows, only the first is
-    /// tracked (in <see cref="Entries"/>) and its command batch writes them all; otherwise each row is tracked.
+    /// Gets every event row of the save, in staging order, when EF's pipeline writes them (empty when the save writes
+    /// them itself). When the backend carries event rows, only the first is tracked (in <see cref="Entries"/>) and its
+    /// command batch writes them all; otherwise each row is tracked.
     /// </summary>
     public IReadOnlyList<StoredEvent> Rows { get; set; } = [];
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the save writes its event rows itself (it changes nothing else) instead of
+    /// tracking them for EF's update pipeline; EF's pipeline is then skipped.
+    /// </summary>
+    public bool WritesDirectly { get; set; }
 
     /// <summary>Gets or sets the number of event rows tracked by EF (all of them, or only the carrier).</summary>
     public int TrackedRows { get; set; }
 
-    /// <summary>Gets the number of rows written but not tracked (carried by the first), which SaveChanges' count leaves out.</summary>
-    public int CarriedRows => Rows.Count - TrackedRows;
+    /// <summary>
+    /// Gets the number of rows written but not tracked (carried by the first, or all of them when the save writes them
+    /// itself), which SaveChanges' count leaves out.
+    /// </summary>
+    public int CarriedRows => WritesDirectly ? Plan.EventCount : Rows.Count - TrackedRows;
 
     /// <summary>Gets or sets the snapshots the save takes.</summary>
     public IReadOnlyList<SnapshotCandidate> Snapshots { get; set; } = [];
