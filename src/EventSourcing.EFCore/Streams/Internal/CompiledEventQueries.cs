@@ -53,6 +53,3 @@ internal sealed class CompiledEventQueries
 
 /// <summary>What replaying an aggregate reads of one stored event.</summary>
 internal readonly record struct ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt, int EventVersion, long GlobalPosition);
-
-/// <summary>A deserialized event for replay: its version, data and time (no envelope).</summary>
-internal readonly record struct ReplayEvent(long Version, object Data, DateTimeOffset Timestamp);
