@@ -67,6 +67,7 @@ internal static class NpgsqlStreamLoader
 
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
+            using var payload = new PayloadBuffer();
             var first = true;
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -93,9 +94,9 @@ internal static class NpgsqlStreamLoader
                 first = false;
                 var eventType = reader.GetString(1);
                 var eventVersion = reader.GetInt32(2);
-                var payload = reader.GetString(3);
+                var utf8 = payload.Read(reader, 3);
                 var position = reader.GetInt64(4);
-                if (!load.OnEvent(new ReplayRow(sequence, eventType, payload, default, eventVersion, position)))
+                if (!load.OnEvent(new ReplayRow(sequence, eventType, null, default, eventVersion, position) { Utf8Payload = utf8 }))
                 {
                     break;
                 }
@@ -111,7 +112,8 @@ internal static class NpgsqlStreamLoader
 
     /// <summary>
     /// The statement: a materialized CTE of the newest snapshot (whether its metadata fits is decided there), its row
-    /// first (sequence 0; state only when it fits; column 7: the version the events start at), then the events. The rows
+    /// first (sequence 0; state only when it fits; column 7: the version the events start at), then the events. JSON
+    /// goes out as text (the same bytes jsonb sends, without its version byte) so that payloads are read as UTF-8 bytes. The rows
     /// come in this order because the Append node runs its branches in turn and cannot run them in parallel (a CTE scan
     /// is parallel-restricted); the events branch is ordered by its own index scan. No outer ORDER BY, so nothing sorts
     /// the whole stream. Null when the model has no snapshots entity.
@@ -138,11 +140,11 @@ internal static class NpgsqlStreamLoader
                  WHERE {S(nameof(StoredSnapshot.StreamType))} = $1 AND {S(nameof(StoredSnapshot.StreamId))} = $2 AND {S(nameof(StoredSnapshot.Version))} <= $3
                  ORDER BY {S(nameof(StoredSnapshot.Version))} DESC
                  LIMIT 1)
-            SELECT 0::bigint, snapshot_type, schema_version, CASE WHEN usable THEN state END, version, fingerprint,
+            SELECT 0::bigint, snapshot_type, schema_version, CASE WHEN usable THEN state::text END, version, fingerprint,
                    CASE WHEN usable THEN version + 1 ELSE 1 END
               FROM snapshot
             UNION ALL
-            (SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.EventVersion)}, {Q(c.Payload)}, {Q(c.GlobalPosition)}, NULL, NULL
+            (SELECT {Q(c.Sequence)}, {Q(c.EventType)}, {Q(c.EventVersion)}, {Q(c.Payload)}::text, {Q(c.GlobalPosition)}, NULL, NULL
                FROM {helper.DelimitIdentifier(model.Table, model.Schema)}
               WHERE {Q(c.StreamType)} = $1 AND {Q(c.StreamId)} = $2 AND {Q(c.Sequence)} <= $3
                 AND {Q(c.Sequence)} >= COALESCE((SELECT version + 1 FROM snapshot WHERE usable), 1)

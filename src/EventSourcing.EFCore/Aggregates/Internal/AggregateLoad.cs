@@ -95,7 +95,9 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
             return false;
         }
 
-        var (payload, data) = StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Payload);
+        var (payload, data) = row.Payload is { } json
+            ? StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, json)
+            : StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Utf8Payload.Span);
         _next++;
         if (_rehydratable is null)
         {

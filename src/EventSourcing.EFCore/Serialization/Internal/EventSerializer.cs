@@ -25,6 +25,11 @@ internal sealed class EventSerializer
         => JsonSerializer.Deserialize(payload, TypeInfo(type))
            ?? throw new JsonException("The payload is the JSON literal null.");
 
+    /// <summary>Deserializes a stored payload from its UTF-8 bytes (no text in between).</summary>
+    public object Deserialize(ReadOnlySpan<byte> utf8Payload, Type type)
+        => JsonSerializer.Deserialize(utf8Payload, TypeInfo(type))
+           ?? throw new JsonException("The payload is the JSON literal null.");
+
     /// <summary>
     /// Returns the contract of <paramref name="type"/> in <see cref="Options"/>, resolved once per type and kept (the
     /// serializer is shared by every context of one configuration), so reading an event skips the options' own lookup.
