@@ -1,12 +1,18 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using EventSourcing.EFCore.Infrastructure;
+using EventSourcing.EFCore.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.EFCore.Specification.Tests;
 
 /// <summary>
 /// Property: for random histories (random commands, saves, loads and on-demand snapshots, under several policies), an
 /// aggregate loaded from its snapshot plus the tail has exactly the state of a full replay and of the same commands
-/// applied in memory. Seeded: set EVENTSOURCING_SNAPSHOT_SEED to replay a run; a failure names its history's seed.
+/// applied in memory; and a load at any version, below, at or above a snapshot that is usable, stale (another
+/// SnapshotVersion), unreadable JSON, the state of another stream, or absent, has the in-memory state at that version,
+/// applies only the events after a usable snapshot, and logs an ignored one. Seeded: set EVENTSOURCING_SNAPSHOT_SEED to
+/// replay a run; a failure names its history's seed.
 /// </summary>
 public abstract class SnapshotPropertyTestBase<TFixture> : EventStoreTestBase<TFixture>
     where TFixture : EventStoreFixtureBase, new()
@@ -39,6 +45,149 @@ public abstract class SnapshotPropertyTestBase<TFixture> : EventStoreTestBase<TF
         }
 
         await TestContext.Out.WriteLineAsync($"{Histories} histories, {events} events, all loads equal to the full replay");
+    }
+
+    /// <summary>What a history does to its snapshot after taking it.</summary>
+    private enum SnapshotVariant
+    {
+        Usable,
+        OtherSnapshotVersion,
+        UnreadableJson,
+        OtherStreamsState,
+        None,
+    }
+
+    [Test]
+    public virtual async Task Loads_at_every_version_around_a_usable_stale_or_missing_snapshot_equal_the_in_memory_state_for_random_histories()
+    {
+        const int histories = 50;
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("EVENTSOURCING_SNAPSHOT_SEED"), CultureInfo.InvariantCulture, out var s) ? s : 20261203;
+        await TestContext.Out.WriteLineAsync($"seed {seed} ({histories} histories, history h uses seed {seed}+h)");
+        var loads = 0;
+        for (var h = 0; h < histories; h++)
+        {
+            loads += await RunPointInTimeHistoryAsync(seed + h, (SnapshotVariant)(h % 5));
+        }
+
+        await TestContext.Out.WriteLineAsync($"{histories} histories, {loads} loads, each equal to the in-memory state at its version");
+    }
+
+    private async Task<int> RunPointInTimeHistoryAsync(int seed, SnapshotVariant variant)
+    {
+        var random = new Random(seed);
+        var id = Guid.NewGuid();
+        var shadow = Portfolio.Open(id, "owner0");
+        var states = new List<string> { "", shadow.Describe() }; // states[v]: the in-memory state after event v
+        var version = await SaveCommandsAsync(id, shadow, states, random, random.Next(1, 10), isNew: true);
+        var snapshotAt = 0L;
+        if (variant != SnapshotVariant.None)
+        {
+            await using (var db = CreateContext())
+            {
+                snapshotAt = await db.Aggregates<Portfolio>().SnapshotAsync(id);
+            }
+
+            Assert.That(snapshotAt, Is.EqualTo(version));
+        }
+
+        version = await SaveCommandsAsync(id, shadow, states, random, random.Next(0, 10), isNew: false);
+        await SpoilSnapshotAsync(id, variant); // after the saves: a load that ignores a snapshot has the next save rewrite it
+        var usable = variant == SnapshotVariant.Usable;
+        var stale = variant is not (SnapshotVariant.Usable or SnapshotVariant.None);
+        var context = $"history seed {seed}, snapshot {variant} at {snapshotAt}, stream at {version}";
+        var log = new List<(EventId Id, string Message)>();
+        for (var at = 1L; at <= version; at++)
+        {
+            log.Clear();
+            await using var db = CreateLoggingContext(log);
+            var loaded = await db.Aggregates<Portfolio>().LoadAsync(id, atVersion: at);
+            var covered = snapshotAt != 0 && snapshotAt <= at;
+            Assert.That(loaded.Describe(), Is.EqualTo(Expected(states[(int)at], at)), $"{context}: load at {at}");
+            Assert.That(loaded.AppliedSinceLoad, Is.EqualTo(usable && covered ? at - snapshotAt : at), $"{context}: events applied at {at}");
+            Assert.That(log.Count(l => l.Id == EventSourcingEventId.SnapshotIgnored), Is.EqualTo(stale && covered ? 1 : 0), $"{context}: ignored snapshot logged at {at}");
+        }
+
+        await using (var db = CreateLoggingContext(log))
+        {
+            log.Clear();
+            var loaded = await db.Aggregates<Portfolio>().LoadAsync(id);
+            Assert.That(loaded.Describe(), Is.EqualTo(Expected(states[(int)version], version)), $"{context}: load of the whole stream");
+            Assert.That(loaded.AppliedSinceLoad, Is.EqualTo(usable ? version - snapshotAt : version), $"{context}: events applied by the whole load");
+            Assert.ThrowsAsync<AggregateNotFoundException>(() => db.Aggregates<Portfolio>().LoadAsync(id, atVersion: version + 1), context);
+        }
+
+        return (int)version + 1;
+    }
+
+    /// <summary>Runs <paramref name="count"/> random commands on the stored aggregate and on the shadow, in one or two saves; returns the version.</summary>
+    private async Task<long> SaveCommandsAsync(Guid id, Portfolio shadow, List<string> states, Random random, int count, bool isNew)
+    {
+        var firstSave = random.Next(0, count + 1);
+        foreach (var commands in new[] { firstSave, count - firstSave })
+        {
+            if (commands == 0 && !isNew)
+            {
+                continue;
+            }
+
+            await using var db = CreateContext();
+            Portfolio portfolio;
+            if (isNew)
+            {
+                portfolio = Portfolio.Open(id, "owner0");
+                db.Aggregates<Portfolio>().Add(portfolio);
+                isNew = false;
+            }
+            else
+            {
+                portfolio = await db.Aggregates<Portfolio>().LoadAsync(id);
+            }
+
+            for (var c = 0; c < commands; c++)
+            {
+                Command(random).Invoke(portfolio, shadow);
+                states.Add(shadow.Describe());
+            }
+
+            await SaveAsync(db, async: random.Next(2) == 0);
+            Assert.That(portfolio.Version, Is.EqualTo(states.Count - 1));
+        }
+
+        return states.Count - 1;
+    }
+
+    private async Task SpoilSnapshotAsync(Guid id, SnapshotVariant variant)
+    {
+        if (variant is SnapshotVariant.Usable or SnapshotVariant.None)
+        {
+            return;
+        }
+
+        await using var db = CreateContext();
+        var row = await db.Set<StoredSnapshot>().SingleAsync(s => s.StreamType == "portfolio" && s.StreamId == id.ToString());
+        switch (variant)
+        {
+            case SnapshotVariant.OtherSnapshotVersion:
+                row.SchemaVersion++;
+                break;
+            case SnapshotVariant.UnreadableJson:
+                row.State = """{"Id":"not a guid","_cash":"abc"}""";
+                break;
+            case SnapshotVariant.OtherStreamsState:
+                var state = JsonNode.Parse(row.State)!;
+                state["Id"] = Guid.NewGuid();
+                row.State = state.ToJsonString();
+                break;
+        }
+
+        await db.SaveChangesAsync();
+    }
+
+    private TestDbContext CreateLoggingContext(List<(EventId Id, string Message)> log)
+    {
+        var builder = new DbContextOptionsBuilder<TestDbContext>(Fixture.CreateOptions());
+        builder.UseLoggerFactory(new CapturingLoggerFactory(log));
+        return new TestDbContext(builder.Options);
     }
 
     private async Task<int> RunHistoryAsync(int seed, (string Name, Action<EventSourcingDbContextOptionsBuilder>? Configure) policy)
@@ -104,7 +253,9 @@ public abstract class SnapshotPropertyTestBase<TFixture> : EventStoreTestBase<TF
         };
     }
 
-    private static string Expected(Portfolio shadow, long version) => shadow.Describe().Replace(";v=0;", $";v={version};", StringComparison.Ordinal);
+    private static string Expected(Portfolio shadow, long version) => Expected(shadow.Describe(), version);
+
+    private static string Expected(string shadowState, long version) => shadowState.Replace(";v=0;", $";v={version};", StringComparison.Ordinal);
 
     private static string Context(int seed, string policy, string step) => $"history seed {seed}, policy {policy}, {step}";
 }

@@ -20,17 +20,13 @@ namespace EventSourcing.EFCore;
 public sealed class AggregateSet<TAggregate>
     where TAggregate : class, IEventSourcedAggregate
 {
-    private static readonly Func<TAggregate> Create = AggregateFactory.For<TAggregate>();
-
     private readonly DbContext _context;
     private readonly EventStoreSession _session;
-    private readonly EventStore _events;
 
-    internal AggregateSet(DbContext context, EventStoreSession session, EventStore events)
+    internal AggregateSet(DbContext context, EventStoreSession session)
     {
         _context = context;
         _session = session;
-        _events = events;
     }
 
     /// <summary>Tracks a new aggregate: SaveChanges appends its events to a new stream (ExpectedVersion.NoStream).</summary>
@@ -154,62 +150,9 @@ public sealed class AggregateSet<TAggregate>
         return aggregate.Version;
     }
 
-    private async Task<(TAggregate? Aggregate, bool SnapshotIgnored)> ReplayAsync(
+    private Task<(TAggregate? Aggregate, bool SnapshotIgnored)> ReplayAsync(
         StreamId streamId, long? toVersion, DateTimeOffset? asOf, CancellationToken cancellationToken)
-    {
-        using var telemetry = LoadTelemetry.Start(_context, streamId);
-        TAggregate? aggregate = null;
-        var snapshotIgnored = false;
-        if (asOf is null)
-        {
-            // A timestamp does not say which version it falls on, so point-in-time-by-time loads replay from the start.
-            var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
-            var logger = EventSourcingLoggers.Of(_context).Snapshots;
-            var (restored, ignored) = await SnapshotReader.LoadAsync(
-                _context, typeof(TAggregate), streamId, toVersion, options, logger, cancellationToken).ConfigureAwait(false);
-            aggregate = (TAggregate?)restored;
-            snapshotIgnored = ignored;
-            telemetry?.Snapshot(restored?.Version, SnapshotShape.Supports(typeof(TAggregate)));
-        }
-
-        var from = (aggregate?.Version ?? 0) + 1;
-        var replayed = 0L;
-        if (!(toVersion < from))
-        {
-            var rehydratable = aggregate as IRehydratable;
-            await _events.ReplayAsync(streamId, from, toVersion, e =>
-            {
-                if (asOf is { } until && e.Timestamp > until)
-                {
-                    return false;
-                }
-
-                if (rehydratable is null)
-                {
-                    aggregate = Create();
-                    rehydratable = aggregate as IRehydratable ?? throw new InvalidOperationException(Messages.NotRehydratable(typeof(TAggregate)));
-                }
-
-                replayed++;
-                if (e.Data is ObsoleteEvent)
-                {
-                    rehydratable.RestoreVersion(e.Version); // declared obsolete: skipped, but it holds its version
-                    return true;
-                }
-
-                rehydratable.Replay(e.Data);
-                return true;
-            }, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (aggregate is not null && aggregate.StreamId != streamId)
-        {
-            throw new EventStoreCorruptionException(streamId, null, Messages.AggregateStreamMismatch(typeof(TAggregate), streamId, aggregate.StreamId));
-        }
-
-        telemetry?.Complete(replayed);
-        return (aggregate, snapshotIgnored);
-    }
+        => AggregateLoad<TAggregate>.RunAsync(_context, streamId, toVersion, asOf, cancellationToken);
 
     private static StreamId? TryGetStreamId(TAggregate aggregate)
     {

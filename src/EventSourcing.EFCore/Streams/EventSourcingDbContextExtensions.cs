@@ -43,8 +43,8 @@ public static class EventSourcingDbContextExtensions
     public static AggregateSet<TAggregate> Aggregates<TAggregate>(this DbContext context)
         where TAggregate : class, IEventSourcedAggregate
     {
-        var events = context.Events(); // checks the configuration first
-        return new(context, context.GetService<EventStoreSession>(), events);
+        context.Events(); // checks the configuration first
+        return new(context, context.GetService<EventStoreSession>());
     }
 
     /// <summary>Gets the context's catch-up projections: catch one up now, rebuild it, read its lag.</summary>

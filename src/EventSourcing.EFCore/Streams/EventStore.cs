@@ -173,10 +173,6 @@ public sealed class EventStore
         return state;
     }
 
-    /// <summary>Replays a stream's events for an aggregate (see <see cref="EventReader.ReplayAsync"/>).</summary>
-    internal Task ReplayAsync(StreamId streamId, long fromVersion, long? toVersion, Func<ReplayEvent, bool> apply, CancellationToken cancellationToken)
-        => _reader.ReplayAsync(streamId, fromVersion, toVersion, apply, cancellationToken);
-
     /// <summary>Gets the context this event store belongs to (for provider packages).</summary>
     internal DbContext Context => _context;
 

@@ -254,6 +254,10 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
         }
     }
 
+    /// <summary>Reads the snapshot and the events after it in one statement (see <see cref="NpgsqlStreamLoader"/>).</summary>
+    public Task LoadAsync(DbContext context, EventStoreModel model, StreamLoad load, CancellationToken cancellationToken)
+        => NpgsqlStreamLoader.LoadAsync(this, context, model, load, cancellationToken);
+
     private static string ReplaySql(DbContext context, EventStoreModel model)
     {
         var helper = context.GetService<ISqlGenerationHelper>();

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.Json;
 
 namespace EventSourcing.EFCore.Serialization.Internal;
@@ -10,15 +12,31 @@ internal sealed class EventSerializer
 {
     private static readonly JsonSerializerOptions MetadataOptions = new();
 
+    private readonly ConcurrentDictionary<Type, JsonTypeInfo> _typeInfos = new();
+
     public EventSerializer(JsonSerializerOptions options) => Options = ReadingAnyKeyOrder(options);
 
     public JsonSerializerOptions Options { get; }
 
     public string Serialize(object data, Type type) => JsonSerializer.Serialize(data, type, Options);
 
+    /// <summary>Deserializes a stored payload through the <see cref="JsonTypeInfo"/> of <paramref name="type"/> (see <see cref="TypeInfo"/>).</summary>
     public object Deserialize(string payload, Type type)
-        => JsonSerializer.Deserialize(payload, type, Options)
+        => JsonSerializer.Deserialize(payload, TypeInfo(type))
            ?? throw new JsonException("The payload is the JSON literal null.");
+
+    /// <summary>Deserializes a stored payload from its UTF-8 bytes (no text in between).</summary>
+    public object Deserialize(ReadOnlySpan<byte> utf8Payload, Type type)
+        => JsonSerializer.Deserialize(utf8Payload, TypeInfo(type))
+           ?? throw new JsonException("The payload is the JSON literal null.");
+
+    /// <summary>
+    /// Returns the contract of <paramref name="type"/> in <see cref="Options"/>, resolved once per type and kept (the
+    /// serializer is shared by every context of one configuration), so reading an event skips the options' own lookup.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The options' resolver does not know <paramref name="type"/>.</exception>
+    public JsonTypeInfo TypeInfo(Type type)
+        => _typeInfos.TryGetValue(type, out var info) ? info : _typeInfos.GetOrAdd(type, Options.GetTypeInfo);
 
     /// <summary>
     /// Returns a copy of <paramref name="options"/> with <see cref="JsonSerializerOptions.AllowOutOfOrderMetadataProperties"/>
@@ -33,11 +51,6 @@ internal sealed class EventSerializer
     }
 
     public static int Utf8Length(string json) => Encoding.UTF8.GetByteCount(json);
-
-    /// <summary>Deserializes UTF-8 JSON as read from the database (read-all), without making a string of it first.</summary>
-    public object Deserialize(ReadOnlySpan<byte> utf8Payload, Type type)
-        => JsonSerializer.Deserialize(utf8Payload, type, Options)
-           ?? throw new JsonException("The payload is the JSON literal null.");
 
     public static string? SerializeMetadata(IReadOnlyDictionary<string, string>? metadata)
         => metadata is null || metadata.Count == 0 ? null : JsonSerializer.Serialize(metadata, MetadataOptions);

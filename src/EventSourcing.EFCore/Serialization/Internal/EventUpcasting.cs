@@ -153,6 +153,19 @@ internal sealed class EventUpcasting
         return new EventUpcasting(registry, names, MetadataRenames(settings));
     }
 
+    /// <summary>Returns true when <paramref name="eventType"/> at <paramref name="version"/> is a current type, read as stored (no alias, upcaster or obsolete name).</summary>
+    public bool IsCurrent(string eventType, int version, out Type clrType)
+    {
+        if (_registry.TryGetByName(eventType, out var mapping) && mapping!.Version == version)
+        {
+            clrType = mapping.ClrType;
+            return true;
+        }
+
+        clrType = null!;
+        return false;
+    }
+
     /// <summary>
     /// Turns a stored event type name, version and payload into the current type: the stored JSON when it is already
     /// current, or the object the upcasters made, or an <see cref="ObsoleteEvent"/>. Deserialization (and so its

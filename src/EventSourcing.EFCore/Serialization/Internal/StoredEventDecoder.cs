@@ -51,32 +51,6 @@ internal static class StoredEventDecoder
             row.CreatedAt.ToUniversalTime(), row.EventType, payload.ReceivedVersion);
     }
 
-    /// <summary>
-    /// Reads a UTF-8 payload as the current release's type: deserialized from the bytes when it is stored under the
-    /// current name and version; otherwise (alias, older version, obsolete or unknown name) through the upcasters as text.
-    /// </summary>
-    /// <exception cref="EventDeserializationException">The type name or version is unknown or the payload does not deserialize.</exception>
-    /// <exception cref="EventUpcastException">An upcaster failed.</exception>
-    public static (UpcastPayload Payload, object Data) Data(
-        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, int eventVersion, ReadOnlySpan<byte> utf8Json)
-    {
-        if (!options.Registry.TryGetByName(eventType, out var mapping) || mapping!.Version != eventVersion)
-        {
-            return Data(options, streamId, version, globalPosition, eventType, eventVersion, Encoding.UTF8.GetString(utf8Json));
-        }
-
-        try
-        {
-            return (new UpcastPayload(eventType, mapping.ClrType, eventVersion, null, null), options.Serializer.Deserialize(utf8Json, mapping.ClrType));
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // As in the text overload: every serializer and converter failure is raised again as the one typed exception.
-            throw new EventDeserializationException(
-                streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
-        }
-    }
-
     /// <summary>Reads the payload of a stored event as the current release's type (upcast where needed).</summary>
     /// <exception cref="EventDeserializationException">The type name or version is unknown or the payload does not deserialize.</exception>
     /// <exception cref="EventUpcastException">An upcaster failed.</exception>
@@ -122,6 +96,36 @@ internal static class StoredEventDecoder
         {
             throw new EventStoreCorruptionException(default, globalPosition, Messages.UnreadableEnvelope(globalPosition, ex.Message), ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the payload of a stored event given as UTF-8 bytes: deserialized from the bytes when its type is current,
+    /// else as text through <see cref="Data(EventSourcingOptionsExtension, StreamId, long, long, string, int, string)"/>
+    /// (aliases, upcasters, obsolete names).
+    /// </summary>
+    /// <exception cref="EventDeserializationException">The type name or version is unknown or the payload does not deserialize.</exception>
+    /// <exception cref="EventUpcastException">An upcaster failed.</exception>
+    public static (UpcastPayload Payload, object Data) Data(
+        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, int eventVersion, ReadOnlySpan<byte> utf8Json)
+    {
+        if (!options.Upcasting.IsCurrent(eventType, eventVersion, out var clrType))
+        {
+            return Data(options, streamId, version, globalPosition, eventType, eventVersion, Encoding.UTF8.GetString(utf8Json));
+        }
+
+        object data;
+        try
+        {
+            data = options.Serializer.Deserialize(utf8Json, clrType);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // As above: every serializer and converter failure is raised again as the one typed exception.
+            throw new EventDeserializationException(
+                streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
+        }
+
+        return (new UpcastPayload(eventType, clrType, eventVersion, null, data), data);
     }
 
     /// <summary>Deserializes the metadata of a stored event (renamed keys read under their new names).</summary>

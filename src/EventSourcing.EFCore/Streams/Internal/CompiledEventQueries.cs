@@ -51,8 +51,11 @@ internal sealed class CompiledEventQueries
         => model.GetOrAddRuntimeAnnotationValue(CacheAnnotation, static _ => new CompiledEventQueries(), (object?)null);
 }
 
-/// <summary>What replaying an aggregate reads of one stored event.</summary>
-internal readonly record struct ReplayRow(long Sequence, string EventType, string Payload, DateTimeOffset CreatedAt, int EventVersion, long GlobalPosition);
-
-/// <summary>A deserialized event for replay: its version, data and time (no envelope).</summary>
-internal readonly record struct ReplayEvent(long Version, object Data, DateTimeOffset Timestamp);
+/// <summary>
+/// What replaying an aggregate reads of one stored event. The payload is the JSON text, or (when <see cref="Payload"/>
+/// is null) its UTF-8 bytes in <see cref="Utf8Payload"/>, valid only while the row is being handled.
+/// </summary>
+internal readonly record struct ReplayRow(long Sequence, string EventType, string? Payload, DateTimeOffset CreatedAt, int EventVersion, long GlobalPosition)
+{
+    public ReadOnlyMemory<byte> Utf8Payload { get; init; }
+}

@@ -58,34 +58,6 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
         }
     }
 
-    /// <summary>
-    /// Replays a stream's events into <paramref name="apply"/> (until it returns false): one query of only the columns
-    /// a replay needs (no envelope, no metadata), each row deserialized and handed over as it is read, with no
-    /// per-event asynchronous step. Gaps are reported as corruption, as in <see cref="ReadStreamAsync"/>.
-    /// </summary>
-    public Task ReplayAsync(StreamId streamId, long fromVersion, long? toVersion, Func<ReplayEvent, bool> apply, CancellationToken cancellationToken)
-    {
-        var context = Context;
-        var model = EventStoreModel.Get(context.Model);
-        var next = Math.Max(fromVersion, 1);
-        return backend.ReplayAsync(context, model, streamId, next, toVersion ?? long.MaxValue, row =>
-        {
-            if (row.Sequence != next)
-            {
-                throw new EventStoreCorruptionException(streamId, row.GlobalPosition, Messages.StreamGap(streamId, next, row.Sequence));
-            }
-
-            var (payload, data) = StoredEventDecoder.Data(_options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Payload);
-            if (payload.IsObsolete)
-            {
-                EventSourcingLoggers.Of(context).Streams.ObsoleteEventRead(streamId, row.Sequence, row.EventType, row.EventVersion);
-            }
-
-            next++;
-            return apply(new ReplayEvent(row.Sequence, data, row.CreatedAt.ToUniversalTime()));
-        }, cancellationToken);
-    }
-
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(
         GlobalCheckpoint checkpoint, int batchSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -78,6 +78,14 @@ internal interface IEventStoreBackend
         => CompiledEventQueries.ReplayAsync(context, streamId, fromVersion, toVersion, onRow, cancellationToken);
 
     /// <summary>
+    /// Reads what loading an aggregate needs (see <see cref="StreamLoad"/>): the newest usable snapshot and the events
+    /// after it. Default: <see cref="StreamLoad.ReadWithQueriesAsync"/> (two queries); a backend may read both in one
+    /// round trip.
+    /// </summary>
+    Task LoadAsync(DbContext context, EventStoreModel model, StreamLoad load, CancellationToken cancellationToken)
+        => StreamLoad.ReadWithQueriesAsync(context, load, cancellationToken);
+
+    /// <summary>
     /// Prepares the context for the pages of one read-all (on a relational database, opens its connection so that the
     /// pages share one physical connection). Default: nothing to prepare.
     /// </summary>
