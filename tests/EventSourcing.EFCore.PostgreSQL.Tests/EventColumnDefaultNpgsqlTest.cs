@@ -74,6 +74,55 @@ public sealed class EventColumnDefaultNpgsqlTest
         Assert.That(wrong, Is.Empty, $"saves whose stored metadata is not EF's (seed {seed})");
     }
 
+    [Test]
+    public async Task Json_columns_whose_type_is_spelled_in_upper_case_are_written([Values] bool async)
+    {
+        await using var database = await ScratchDatabase.CreateAsync();
+        await using (var db = UpperCaseContext.Create(database.ConnectionString))
+        {
+            Assert.That(await db.Database.EnsureCreatedAsync(), Is.True);
+        }
+
+        foreach (var count in new[] { 1, 3 })
+        {
+            var stream = new StreamId("account", $"u{count}-{Guid.NewGuid():N}");
+            await using (var db = UpperCaseContext.Create(database.ConnectionString))
+            {
+                db.Events().Append(stream, ExpectedVersion.NoStream, Enumerable.Range(0, count).Select(n => (object)new EventData(new Deposited(n))
+                {
+                    Metadata = new Dictionary<string, string> { ["k"] = "v" + n },
+                }).ToArray());
+                if (async)
+                {
+                    await db.SaveChangesAsync();
+                }
+                else
+                {
+                    db.SaveChanges();
+                }
+            }
+
+            var stored = await ReadMetadataAsync(database.ConnectionString, stream);
+            Assert.That(stored.Select(r => r.K), Is.EqualTo(Enumerable.Range(0, count).Select(n => "v" + n)), $"{count} events");
+        }
+    }
+
+    private sealed class UpperCaseContext(DbContextOptions<UpperCaseContext> options) : DbContext(options)
+    {
+        public static UpperCaseContext Create(string connectionString)
+            => new(new DbContextOptionsBuilder<UpperCaseContext>()
+                .UseNpgsql(connectionString)
+                .UseEventSourcing(es => es.UsePostgreSql().MapEvent<Deposited>("test.deposited"))
+                .Options);
+
+        protected override void OnModelCreating(ModelBuilder modelBuilder)
+        {
+            modelBuilder.IncludeEventStore();
+            modelBuilder.Entity<StoredEvent>().Property(x => x.Payload).HasColumnType("JSONB");
+            modelBuilder.Entity<StoredEvent>().Property(x => x.Metadata).HasColumnType("JSONB");
+        }
+    }
+
     private static async Task<List<(string? K, string? Origin)>> ReadMetadataAsync(string connectionString, StreamId stream)
     {
         await using var connection = new NpgsqlConnection(connectionString);
