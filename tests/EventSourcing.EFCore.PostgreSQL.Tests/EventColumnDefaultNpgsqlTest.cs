@@ -10,7 +10,8 @@ namespace EventSourcing.EFCore.PostgreSQL.Tests;
 /// PostgreSQL only: a model that gives the event table's metadata column a database default (<c>HasDefaultValueSql</c>)
 /// stores what EF's own insert stores, whichever way the save's rows are written: the default for an event without
 /// metadata (EF leaves the column out), the event's own metadata otherwise — for one event or several in one save, with
-/// or without another change in the save.
+/// or without another change in the save. Likewise a json column type spelled in upper case (<c>HasColumnType("JSONB")</c>,
+/// a jsonb column to PostgreSQL) is written as jsonb.
 /// </summary>
 public sealed class EventColumnDefaultNpgsqlTest
 {
