@@ -125,6 +125,26 @@ public abstract class ValidationTestBase<TFixture> : EventStoreTestBase<TFixture
     }
 
     [Test]
+    public virtual async Task A_batch_repeating_event_ids_names_the_first_event_that_repeats_an_earlier_id([Values] AppendCall call)
+    {
+        var seed = Environment.GetEnvironmentVariable("EVENTSOURCING_TEST_SEED") is { } s ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : Random.Shared.Next();
+        TestContext.Out.WriteLine($"seed {seed} (EVENTSOURCING_TEST_SEED replays it)");
+        var random = new Random(seed);
+        for (var round = 0; round < 5; round++)
+        {
+            // More ids than the pool holds, so that at least one (often several) repeats and the pool's sort order differs from batch order.
+            var pool = Enumerable.Range(0, random.Next(2, 5)).Select(_ => Guid.NewGuid()).ToArray();
+            var ids = Enumerable.Range(0, random.Next(pool.Length + 1, 12)).Select(_ => pool[random.Next(pool.Length)]).ToList();
+
+            var first = Enumerable.Range(0, ids.Count).First(i => ids.IndexOf(ids[i]) < i);
+            var ex = await AssertRejectedAsync<ArgumentException>(
+                call, NewStream(), ids.Select((id, n) => (object)new EventData(new Deposited(n)) { EventId = id }).ToArray());
+            Assert.That(ex.ParamName, Is.EqualTo("events"));
+            Assert.That(ex.Message, Does.StartWith($"Event {first} of the batch").And.Contain(ids[first].ToString()), $"ids [{string.Join(", ", ids)}] (seed {seed})");
+        }
+    }
+
+    [Test]
     public virtual async Task Appending_to_a_default_StreamId_is_rejected_and_nothing_is_written([Values] AppendCall call)
     {
         var ex = await AssertRejectedAsync<ArgumentException>(call, default, [new Deposited(1)]);

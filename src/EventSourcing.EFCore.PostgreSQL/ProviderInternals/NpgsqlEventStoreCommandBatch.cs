@@ -363,7 +363,8 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
         return values;
     }
 
-    private static bool IsJson(IColumnModification column) => column.TypeMapping?.StoreType is "jsonb" or "json";
+    private static bool IsJson(IColumnModification column)
+        => column.TypeMapping?.StoreType is { } type && (type.Equals("jsonb", StringComparison.OrdinalIgnoreCase) || type.Equals("json", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>An event row insert whose columns the unnest statement can carry (plain text, jsonb, bigint, integer, uuid, timestamptz).</summary>
     private static bool IsGroupableEventInsert(IReadOnlyModificationCommand command)

@@ -209,8 +209,9 @@ internal static class NpgsqlEventRowWriter
 
         public NpgsqlDbType MetadataType { get; }
 
+        // PostgreSQL type names are case-insensitive (HasColumnType("JSONB") makes a jsonb column).
         private static NpgsqlDbType JsonType(EventStoreModel model, string property)
-            => model.Events.FindProperty(property)?.GetColumnType() switch
+            => model.Events.FindProperty(property)?.GetColumnType()?.ToLowerInvariant() switch
             {
                 "jsonb" => NpgsqlDbType.Jsonb,
                 "json" => NpgsqlDbType.Json,

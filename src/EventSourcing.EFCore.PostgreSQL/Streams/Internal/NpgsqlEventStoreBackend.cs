@@ -23,13 +23,25 @@ internal sealed class NpgsqlEventStoreBackend : IEventStoreBackend
 
     /// <summary>
     /// The PostgreSQL command batch writes all event rows of a save as one unnest statement from one tracked carrier
-    /// row, when the events entity has only the columns it knows how to fill (the library's own mapping).
+    /// row, when the events entity has only the columns it knows how to fill (the library's own mapping). Not when a
+    /// column it writes has a database default or is computed (<c>HasDefaultValueSql</c> and the like make it
+    /// store-generated): EF leaves such a column out of a row whose value is the CLR default, so that the database's
+    /// value applies, where one statement for all rows would write the value of every row, or of none.
     /// </summary>
     public bool CarriesEventRows(EventStoreModel model)
         => model.Events.Model.GetOrAddRuntimeAnnotationValue(
             CarriesAnnotation,
-            static events => events!.GetProperties().All(p => KnownProperties.Contains(p.Name) && p.GetValueConverter() is null),
+            static events => events!.GetProperties().All(p => KnownProperties.Contains(p.Name) && p.GetValueConverter() is null
+                && (p.ValueGenerated == Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.Never || !WrittenProperties.Contains(p.Name))),
             model.Events);
+
+    /// <summary>The properties whose values the row writers send (the position and transaction id are the database's).</summary>
+    private static readonly HashSet<string> WrittenProperties =
+    [
+        nameof(StoredEvent.StreamType), nameof(StoredEvent.StreamId), nameof(StoredEvent.Sequence), nameof(StoredEvent.EventId),
+        nameof(StoredEvent.EventType), nameof(StoredEvent.EventVersion), nameof(StoredEvent.Payload), nameof(StoredEvent.Metadata),
+        nameof(StoredEvent.CreatedAt),
+    ];
 
     /// <summary>A save that changes nothing else writes its event rows with one command of its own (the same mapping rule).</summary>
     public bool WritesEventRows(DbContext context, EventStoreModel model)

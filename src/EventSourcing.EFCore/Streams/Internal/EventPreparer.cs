@@ -31,8 +31,9 @@ internal static class EventPreparer
     }
 
     /// <summary>
-    /// Throws when two events of the batch carry the same id, naming the later one. Sorted ids, not a hash set: a set's
-    /// entries were a tenth of a 100-event save's allocations.
+    /// Throws when two events of the batch carry the same id, naming the first event that repeats an earlier one's id (as
+    /// a check in batch order would). Sorted ids, not a hash set, find whether there is one: a set's entries were a tenth
+    /// of a 100-event save's allocations; the set is built only once a repeat is known.
     /// </summary>
     private static void ThrowIfDuplicateId(StreamId streamId, List<PreparedEvent> prepared, string paramName)
     {
@@ -52,10 +53,15 @@ internal static class EventPreparer
         {
             if (ids[i] == ids[i - 1])
             {
-                var duplicate = ids[i];
-                var first = prepared.FindIndex(e => e.EventId == duplicate);
-                var second = prepared.FindIndex(first + 1, e => e.EventId == duplicate);
-                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, duplicate, second), paramName);
+                // A repeat exists: name the first event, in batch order, whose id an earlier one carries.
+                var seen = new HashSet<Guid>(prepared.Count);
+                var index = 0;
+                while (seen.Add(prepared[index].EventId))
+                {
+                    index++;
+                }
+
+                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, prepared[index].EventId, index), paramName);
             }
         }
     }
