@@ -35,7 +35,7 @@ internal sealed class NpgsqlEventStoreCommandBatch(ModificationCommandBatchFacto
 
     protected override void AddCommand(IReadOnlyModificationCommand modificationCommand)
     {
-        if (session.InProgress is { CarriedRows: > 0 } save && IsCarrier(modificationCommand, save.Rows[0]))
+        if (session.InProgress is { WritesDirectly: false, CarriedRows: > 0 } save && IsCarrier(modificationCommand, save.Rows[0]))
         {
             FlushEvents();
             AddCarrier(modificationCommand, save.Rows);
