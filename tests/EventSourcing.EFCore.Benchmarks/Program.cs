@@ -24,9 +24,16 @@ for (var i = 0; i < args.Length; i++)
         case "--only": only = args[++i].Split(',').Select(s => s.Trim().ToUpperInvariant()).ToHashSet(); break;
         case "--listen": listen = true; break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,E,F,H,I,J,U] [--listen]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: [--quick] [--runs R] [--alloc-profile] [--connection <cs>] [--out <dir>] [--only A,B,C,D,D1,D2,E,E1..E4,F,H,I,J,U] [--listen]");
             return 2;
     }
+}
+
+string[] scenarios = ["A", "B", "C", "D", "D1", "D2", "E", "E1", "E2", "E3", "E4", "F", "H", "I", "J", "U"];
+if (only?.FirstOrDefault(s => !scenarios.Contains(s)) is { } unknown)
+{
+    Console.Error.WriteLine($"--only: unknown scenario {unknown}; known: {string.Join(',', scenarios)}");
+    return 2;
 }
 
 if (runs is { } r)
@@ -46,7 +53,9 @@ if (string.IsNullOrWhiteSpace(connection))
     return 2;
 }
 
-bool Wanted(string id) => only is null || only.Contains(id);
+// A scenario is wanted when named, when its group is named (D runs D1 and D2, E runs E1–E4), and a group when one of its
+// scenarios is named.
+bool Wanted(string id) => only is null || only.Contains(id) || only.Contains(id[..1]) || only.Any(s => s.Length > 1 && s[..1] == id);
 
 using var listener = listen ? new BenchListener() : null;
 
@@ -81,9 +90,13 @@ if (Wanted("A") || Wanted("B") || Wanted("D") || Wanted("J"))
         results.Add(await appends.BatchAsync());
     }
 
-    if (Wanted("D"))
+    if (Wanted("D1"))
     {
         results.Add(await appends.ConcurrentOwnStreamsAsync());
+    }
+
+    if (Wanted("D2"))
+    {
         results.Add(await appends.ConcurrentHotStreamAsync());
     }
 
@@ -100,7 +113,7 @@ if (Wanted("E") || Wanted("F"))
     await reads.SeedAsync();
     if (Wanted("E"))
     {
-        results.AddRange(await reads.LoadsAsync());
+        results.AddRange(await reads.LoadsAsync(Wanted));
     }
 
     if (Wanted("F"))

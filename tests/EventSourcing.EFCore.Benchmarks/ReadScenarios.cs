@@ -69,12 +69,18 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
 
     // ------------------------------------------------------------------ E
 
-    public async Task<List<ScenarioResult>> LoadsAsync()
+    public async Task<List<ScenarioResult>> LoadsAsync(Func<string, bool> wanted)
     {
         var results = new List<ScenarioResult>();
         var index = 1;
         foreach (var size in settings.LoadSizes)
         {
+            if (!wanted($"E{index}"))
+            {
+                index++;
+                continue;
+            }
+
             var id = _streams[size];
             var loads = settings.LoadsPerRun(size);
             var result = new ScenarioResult($"E{index++}", $"aggregate load, {size:N0} events, no snapshot", "events/s", new Target(1 / 1.10, "time ≤ 1.10× raw"), timeRatio: true);
@@ -104,6 +110,11 @@ public sealed class ReadScenarios(BenchDatabase db, BenchSettings settings)
 
         // E4: the snapshotted stream: the library reads the snapshot and the tail; raw reads the snapshot row and the tail
         // with two prepared commands and folds them into the same state.
+        if (!wanted($"E{index}"))
+        {
+            return results;
+        }
+
         var total = settings.SnapshotStreamEvents + SnapshotTail;
         var snapshotLoads = Math.Max(50, settings.LoadsPerRun(1_000));
         var e4 = new ScenarioResult(

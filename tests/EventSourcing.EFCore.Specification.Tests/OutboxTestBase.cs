@@ -453,6 +453,79 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     [Test]
+    public virtual async Task Concurrent_dispatchers_with_random_failures_never_publish_a_message_before_the_earlier_ones_of_its_stream()
+    {
+        var seed = Environment.TickCount;
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var batch = random.Next(1, 12);
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").BatchSize(batch).MaxAttempts(50).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+
+        // Streams filled in random interleaving, a few events per save, so ids and streams interleave as in production.
+        var remaining = Enumerable.Range(0, random.Next(2, 14)).ToDictionary(_ => NewStream(), _ => random.Next(1, 12));
+        var total = remaining.Values.Sum();
+        await using (var db = CreateOutboxContext(policy))
+        {
+            while (remaining.Count > 0)
+            {
+                var stream = remaining.Keys.ElementAt(random.Next(remaining.Count));
+                var count = Math.Min(remaining[stream], random.Next(1, 4));
+                await db.Events().AppendAsync(stream, ExpectedVersion.Any, Enumerable.Range(0, count).Select(i => new EventData(new Deposited(i))).ToArray());
+                remaining[stream] -= count;
+                if (remaining[stream] == 0)
+                {
+                    remaining.Remove(stream);
+                }
+            }
+        }
+
+        // Every call is logged in the order it happened: (stream, version, accepted). A fifth of first and second attempts fail.
+        var log = new System.Collections.Concurrent.ConcurrentQueue<(StreamId Stream, long Version, bool Accepted)>();
+        var failures = new Random(seed + 1);
+        var publisher = new RecordingPublisher
+        {
+            Fail = m =>
+            {
+                bool fail;
+                lock (failures)
+                {
+                    fail = m.Attempt <= 2 && failures.Next(5) == 0;
+                }
+
+                var version = long.Parse(m.Headers[OutboxHeaders.Version], System.Globalization.CultureInfo.InvariantCulture);
+                log.Enqueue((m.StreamId, version, !fail));
+                return fail ? new IOException("nack") : null;
+            },
+        };
+
+        var dispatchers = random.Next(2, 5);
+        TestContext.Out.WriteLine($"{total} messages, batch {batch}, {dispatchers} dispatchers");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
+        {
+            while (publisher.Published.Count < total && DateTime.UtcNow < deadline)
+            {
+                if (await DispatchAsync(publisher, policy) == 0)
+                {
+                    await Task.Delay(10);
+                }
+            }
+        })));
+
+        Assert.That(publisher.Published, Has.Count.EqualTo(total), "every message published");
+        Assert.That(publisher.Published.Select(m => m.MessageId).Distinct().Count(), Is.EqualTo(total), "none twice");
+        foreach (var stream in log.GroupBy(l => l.Stream))
+        {
+            var accepted = 0L;
+            foreach (var (_, version, ok) in stream)
+            {
+                Assert.That(version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {version} tried while version {accepted + 1} was not yet published");
+                accepted = ok ? version : accepted;
+            }
+        }
+    }
+
+    [Test]
     public virtual async Task The_outbox_needs_UseOutbox_and_an_idle_context()
     {
         await using (var db = CreateContext())

@@ -20,6 +20,7 @@ public sealed class TelemetryCapture : IMeterFactory
     private readonly ConcurrentQueue<Activity> _stopped = new();
     private readonly ConcurrentQueue<(string Instrument, double Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
     private readonly List<Meter> _created = [];
+    private readonly ConcurrentDictionary<string, Instrument> _instruments = new(StringComparer.Ordinal);
 
     public TelemetryCapture()
     {
@@ -36,6 +37,7 @@ public sealed class TelemetryCapture : IMeterFactory
             {
                 if (_created.Contains(instrument.Meter))
                 {
+                    _instruments[instrument.Name] = instrument;
                     listener.EnableMeasurementEvents(instrument);
                 }
             }
@@ -72,6 +74,13 @@ public sealed class TelemetryCapture : IMeterFactory
         _meters.RecordObservableInstruments();
         return _measurements.Where(m => m.Instrument == instrument).Select(m => (m.Value, m.Tags.ToDictionary(t => t.Key, t => t.Value))).ToList();
     }
+
+    /// <summary>Returns the instrument named <paramref name="name"/> on this capture's meters (its unit, description, kind).</summary>
+    public Instrument Instrument(string name) => _instruments[name];
+
+    /// <summary>Observes the gauges and returns the last value <paramref name="instrument"/> reported for <paramref name="projection"/>, with its tags.</summary>
+    public (double Value, Dictionary<string, object?> Tags) LastOf(string instrument, string projection)
+        => Measurements(instrument).Last(m => Equals(m.Tags.GetValueOrDefault("eventsourcing.projection.name"), projection));
 
     public void Dispose()
     {

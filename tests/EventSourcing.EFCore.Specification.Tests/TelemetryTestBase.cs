@@ -308,6 +308,57 @@ public abstract class TelemetryTestBase<TFixture> : EventStoreTestBase<TFixture>
         });
     }
 
+    [Test]
+    public virtual async Task The_projection_lag_gauges_show_the_events_and_seconds_behind_and_drop_to_zero_after_catch_up([Values] bool async)
+    {
+        var seed = Environment.TickCount;
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var clock = new ManualClock();
+        const string Lag = "eventsourcing.projection.lag.events", LagTime = "eventsourcing.projection.lag.time";
+        await using var db = CreateTelemetryContext(es => es.UseTimeProvider(clock).AddProjection<BalanceProjection>());
+        Assert.That(await db.Projections().CatchUpAsync("balances"), Is.Zero);
+        Assert.That(_capture.LastOf(Lag, "balances").Value, Is.Zero, "an empty store: nothing behind");
+
+        // N deposits over a few saves, the clock moving between them; other event types are not counted.
+        var expected = 0;
+        var first = clock.GetUtcNow();
+        for (var save = random.Next(1, 5); save > 0; save--)
+        {
+            var count = random.Next(1, 40);
+            expected += count;
+            db.Events().Append(NewStream(), ExpectedVersion.NoStream, Enumerable.Range(1, count).Select(i => (object)new Deposited(i)).ToArray());
+            db.Events().Append(NewStream("customer"), ExpectedVersion.NoStream, new Renamed("c"));
+            await SaveAsync(db, async);
+            clock.Advance(TimeSpan.FromSeconds(random.Next(1, 600)));
+        }
+
+        var behind = (clock.GetUtcNow() - first).TotalSeconds;
+        Assert.That(_capture.LastOf(Lag, "balances").Value, Is.Zero, "the gauges show the last lag read, not a live count");
+
+        var read = await db.Projections().GetLagAsync("balances"); // what the projections health check calls
+        Assert.That(read.EventsBehind, Is.EqualTo(expected));
+        var events = _capture.LastOf(Lag, "balances");
+        var seconds = _capture.LastOf(LagTime, "balances");
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Value, Is.EqualTo(expected), "events behind");
+            Assert.That(seconds.Value, Is.EqualTo(behind).And.GreaterThan(0), "age of the oldest unapplied deposit, from the stored timestamps");
+            Assert.That(events.Tags, Is.EquivalentTo(new Dictionary<string, object?> { ["eventsourcing.projection.name"] = "balances" }));
+            Assert.That(seconds.Tags, Is.EquivalentTo(new Dictionary<string, object?> { ["eventsourcing.projection.name"] = "balances" }));
+            Assert.That(_capture.Instrument(Lag).Unit, Is.EqualTo("{event}"));
+            Assert.That(_capture.Instrument(LagTime).Unit, Is.EqualTo("s"));
+        });
+
+        Assert.That(await db.Projections().CatchUpAsync("balances"), Is.EqualTo(expected));
+        Assert.Multiple(() =>
+        {
+            Assert.That(_capture.LastOf(Lag, "balances").Value, Is.Zero, "caught up: the batch reports the lag after it");
+            Assert.That(_capture.LastOf(LagTime, "balances").Value, Is.Zero);
+            Assert.That(_capture.LastOf("eventsourcing.read_all.horizon.age", "balances").Value, Is.Zero, "nothing holds read-all back");
+        });
+    }
+
     private double Sum(string instrument) => _capture.Measurements(instrument).Sum(m => m.Value);
 
     private TestDbContext CreateTelemetryContext(Action<EventSourcingDbContextOptionsBuilder>? configure = null)

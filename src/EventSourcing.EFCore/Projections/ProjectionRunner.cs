@@ -89,7 +89,7 @@ public sealed class ProjectionRunner
     public Task<ProjectionLag> GetLagAsync(string name, CancellationToken cancellationToken = default)
     {
         var projection = Find(name);
-        return ProjectionLagReader.ReadAsync(_context, projection, _options.Registry, _options.Upcasting, _options.TimeProvider, cancellationToken);
+        return CatchUpTelemetry.ReportAsync(_context, ProjectionLagReader.ReadAsync(_context, projection, _options.Registry, _options.Upcasting, _options.TimeProvider, cancellationToken));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using EventSourcing.EFCore.OutboxInternal;
+using EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 using EventSourcing.EFCore.Storage.Internal;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -16,10 +17,17 @@ namespace EventSourcing.EFCore.PostgreSQL.OutboxInternal;
 /// attempt never be recorded (lease expiry plus backoff), and commits. It publishes with no transaction open, then records each outcome in one statement, only for
 /// rows whose lease it still holds. Every time is the database's <c>now()</c>. In ordered mode only stream heads are
 /// claimed, found with one index probe per pending stream (a loose index scan over the pending-stream index), so rows
-/// queued behind a busy stream's head are never scanned and skipped over and over.
+/// queued behind a busy stream's head are never scanned and skipped over and over. The scan starts after the last stream
+/// the previous claim leased (a cursor shared by this process's dispatchers, per outbox table) and stops as soon as it has
+/// found a batch of due heads, wrapping round to the first stream: a claim probes about as many streams as it leases
+/// rows, not every pending stream, and every stream is reached within one round of the stream keys.
 /// </summary>
 internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 {
+    private const string SqlAnnotation = "EventSourcing:NpgsqlOutboxSql";
+
+    private readonly StreamCursors _cursors = new();
+
     public async Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken)
     {
         var database = context.Database;
@@ -39,7 +47,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
     public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
-        var sql = new Sql(context);
+        var sql = SqlOf(context);
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -48,13 +56,21 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             // across a round trip to this process (which may pause, or be killed, at any point).
             var command = new NpgsqlCommand(sql.Claim(settings.PreserveStreamOrder), (NpgsqlConnection)database.GetDbConnection());
             await using var commandScope = command.ConfigureAwait(false);
+            if (settings.PreserveStreamOrder)
+            {
+                var after = _cursors.Get(sql.Table);
+                command.Parameters.Add(new NpgsqlParameter<string>("after_type", after.Type));
+                command.Parameters.Add(new NpgsqlParameter<string>("after_id", after.Id));
+            }
+
             command.Parameters.Add(new NpgsqlParameter<int>("limit", settings.BatchSize));
             command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
             command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
             command.Parameters.Add(new NpgsqlParameter<double>("lease", settings.LeaseDuration.TotalSeconds));
             command.Parameters.Add(new NpgsqlParameter<string>("error", InMemoryOutboxBackend.LeaseExpiredError(settings.MaxAttempts)));
             AddBackoff(command, settings);
-            var candidates = new List<OutboxCandidate>();
+            await PrepareAsync(context, command, cancellationToken).ConfigureAwait(false);
+            var candidates = new List<OutboxCandidate>(settings.BatchSize);
             var expired = new List<OutboxExpiredMessage>();
             DateTimeOffset now = default, leaseExpiresAt = default;
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -62,6 +78,11 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    if (candidates.Count == 0 && expired.Count == 0 && !reader.IsDBNull(14))
+                    {
+                        _cursors.Set(sql.Table, new StreamKey(reader.GetString(14), reader.GetString(15)));
+                    }
+
                     var candidate = ReadCandidate(reader);
                     now = Utc(reader.GetDateTime(12));
                     if (reader.GetBoolean(11))
@@ -87,7 +108,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
     public async Task<IReadOnlyList<OutboxMark>> CompleteAsync(
         DbContext context, OutboxSettings settings, TimeProvider clock, string owner, IReadOnlyList<OutboxOutcome> outcomes, CancellationToken cancellationToken)
     {
-        var sql = new Sql(context);
+        var sql = SqlOf(context);
         var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -100,6 +121,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = outcomes.Select(o => o.Message.Id).ToArray() });
             command.Parameters.Add(new NpgsqlParameter<int[]>("kinds", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = outcomes.Select(o => (int)o.Kind).ToArray() });
             command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = outcomes.Select(o => o.Error).ToArray() });
+            await PrepareAsync(context, command, cancellationToken).ConfigureAwait(false);
             var marks = new Dictionary<long, OutboxMark>();
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
@@ -135,6 +157,18 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         => context.Set<StoredOutboxMessage>()
             .Where(o => o.DispatchedAt != null && o.DispatchedAt < olderThan)
             .ExecuteDeleteAsync(cancellationToken);
+
+    /// <summary>The dispatcher's SQL of the context's model, built once per model.</summary>
+    private static Sql SqlOf(DbContext context) => context.Model.GetOrAddRuntimeAnnotationValue(SqlAnnotation, static c => new Sql(c!), context);
+
+    /// <summary>Prepares a fixed-text command once per physical connection (Npgsql keeps it across pooled opens): no parse and plan per batch.</summary>
+    private static async Task PrepareAsync(DbContext context, NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        if (NpgsqlPreparation.ShouldPrepare(context, command.Connection!))
+        {
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
@@ -172,10 +206,17 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             var outbox = OutboxModel.Get(context.Model);
             var events = EventStoreModel.Get(context.Model);
             _outbox = _helper.DelimitIdentifier(outbox.Table, outbox.Schema);
+            Table = _outbox;
             _events = _helper.DelimitIdentifier(events.Table, events.Schema);
             _c = outbox.Columns;
             _e = events.Columns;
+            OrderedClaim = BuildClaim(ordered: true);
+            UnorderedClaim = BuildClaim(ordered: false);
+            Complete = BuildComplete();
         }
+
+        /// <summary>Gets the outbox table's delimited name (the key of the stream cursor).</summary>
+        public string Table { get; }
 
         private string Q(string column) => _helper.DelimitIdentifier(column);
 
@@ -195,7 +236,16 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         /// attempt's lease expired unrecorded, lease the others (attempt + 1, owner, expiry, and the due time should the
         /// attempt never be recorded: lease expiry plus backoff). Returns both, flagged, with the database's now().
         /// </summary>
-        public string Claim(bool ordered) => $"""
+        public string Claim(bool ordered) => ordered ? OrderedClaim : UnorderedClaim;
+
+        private string OrderedClaim { get; }
+
+        private string UnorderedClaim { get; }
+
+        /// <summary>Gets the recording of outcomes, as one statement.</summary>
+        public string Complete { get; }
+
+        private string BuildClaim(bool ordered) => $"""
             WITH RECURSIVE {(ordered ? LockHeads : LockDue)},
             expired AS (
                 UPDATE {_outbox} AS o
@@ -221,33 +271,30 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
                    c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
                    (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
-                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}
-              FROM claimed c
+                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}, {(ordered ? "resume.t, resume.i" : "NULL::text, NULL::text")}
+              FROM claimed c{(ordered ? " LEFT JOIN resume ON true" : "")}
              ORDER BY c.{Q(_c.Id)}
             """;
 
         /// <summary>
         /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
-        /// stream), the due ones oldest first, and the rows of each head's version (one per destination). Only heads: a
-        /// claim charges an attempt to every row it leases, so a row queued behind its stream's head is never charged for
-        /// a crash while the head was being published; and a row is a head only once every earlier row of its stream is
-        /// dispatched or dead-lettered, so no further check is needed.
+        /// stream), from the stream after the cursor (<c>@after_type</c>, <c>@after_id</c>) to the last, then from the first
+        /// up to the cursor; the first <c>@limit</c> due ones (PostgreSQL evaluates the recursion only as far as the limit
+        /// pulls it, so the scan stops there), and the rows of each head's version (one per destination). <c>resume</c> is the
+        /// stream to resume after: the last due head in scan order. Only heads: a claim charges an attempt to every row it
+        /// leases, so a row queued behind its stream's head is never charged for a crash while the head was being
+        /// published; and a row is a head only once every earlier row of its stream is dispatched or dead-lettered, so no
+        /// further check is needed.
         /// </summary>
         private string LockHeads => $"""
-            heads(t, i, v, id, attempts, due_at) AS (
-                (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
-                   FROM {_outbox} o WHERE {Pending("o")}
-                  ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1)
-                UNION ALL
-                SELECT n.* FROM heads h CROSS JOIN LATERAL (
-                    SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
-                      FROM {_outbox} o
-                     WHERE {Pending("o")} AND ({Stream("o")}) > (h.t, h.i)
-                     ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1) n
-            ),
+            {Heads("heads", $"({Stream("o")}) > (@after_type, @after_id)", "")},
+            {Heads("wrapped", $"({Stream("o")}) <= (@after_type, @after_id)", $"AND ({Stream("o")}) <= (@after_type, @after_id)")},
             due_heads AS (
-                SELECT h.t, h.i, h.v, h.id FROM heads h WHERE h.attempts = 0 OR h.due_at <= now() ORDER BY h.id LIMIT @limit
+                SELECT h.* FROM (SELECT 0 AS round, * FROM heads UNION ALL SELECT 1, * FROM wrapped) h
+                 WHERE h.attempts = 0 OR h.due_at <= now()
+                 LIMIT @limit
             ),
+            resume AS (SELECT d.t, d.i FROM due_heads d ORDER BY d.round DESC, d.t DESC, d.i DESC LIMIT 1),
             locked AS (
             SELECT o.{Q(_c.Id)} AS id
               FROM due_heads d JOIN {_outbox} o
@@ -256,6 +303,21 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
              ORDER BY d.id, o.{Q(_c.Id)}
              LIMIT @limit
                FOR UPDATE OF o SKIP LOCKED)
+            """;
+
+        /// <summary>A loose index scan over the pending streams whose key satisfies <paramref name="first"/> (and <paramref name="next"/> after the first).</summary>
+        private string Heads(string name, string first, string next) => $"""
+            {name}(t, i, v, id, attempts, due_at) AS (
+                (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+                   FROM {_outbox} o WHERE {Pending("o")} AND {first}
+                  ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1)
+                UNION ALL
+                SELECT n.* FROM {name} h CROSS JOIN LATERAL (
+                    SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+                      FROM {_outbox} o
+                     WHERE {Pending("o")} AND ({Stream("o")}) > (h.t, h.i) {next}
+                     ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1) n
+            )
             """;
 
         /// <summary>Unordered mode: due rows in id order.</summary>
@@ -270,7 +332,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             """;
 
         // Outcome kinds: 0 published, 1 failed, 2 released (given back unattempted). Row states returned: see OutboxRowState.
-        public string Complete => $"""
+        private string BuildComplete() => $"""
             UPDATE {_outbox} AS o
                SET {Q(_c.Attempts)} = CASE WHEN u.kind = 2 THEN o.{Q(_c.Attempts)} - 1 ELSE o.{Q(_c.Attempts)} END,
                    {Q(_c.DispatchedAt)} = CASE WHEN u.kind = 0 THEN now() END,

@@ -189,7 +189,8 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
 
     /// <summary>
     /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and the due rows of each
-    /// head's version (one per destination). Only heads, as on PostgreSQL.
+    /// head's version (one per destination). Only heads, as on PostgreSQL (which visits the streams in key order from
+    /// where its previous claim stopped: cross-stream order is not promised).
     /// </summary>
     private static List<StoredOutboxMessage> StreamHeads(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
         => pending

@@ -49,30 +49,54 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
 
     private async Task PublishOrderedAsync(IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, CancellationToken cancellationToken)
     {
-        var index = messages.Select((m, i) => (m, i)).ToList();
-        foreach (var stream in index.GroupBy(p => p.m.StreamId))
+        // Streams in the order they first appear in the claim, each stream's rows by version (then id): one sort of row
+        // indexes, no grouping per stream (a claim of heads has mostly one row per stream).
+        var streamRank = new Dictionary<StreamId, int>(messages.Count);
+        foreach (var message in messages)
         {
-            long? stopAbove = null;
-            foreach (var (message, i) in stream.OrderBy(p => p.m.StreamVersion).ThenBy(p => p.m.Id))
+            streamRank.TryAdd(message.StreamId, streamRank.Count);
+        }
+
+        var order = new int[messages.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) =>
+        {
+            var (x, y) = (messages[a], messages[b]);
+            var byStream = streamRank[x.StreamId].CompareTo(streamRank[y.StreamId]);
+            return byStream != 0 ? byStream : x.StreamVersion != y.StreamVersion ? x.StreamVersion.CompareTo(y.StreamVersion) : x.Id.CompareTo(y.Id);
+        });
+
+        StreamId? stream = null;
+        long? stopAbove = null;
+        foreach (var i in order)
+        {
+            var message = messages[i];
+            if (message.StreamId != stream)
             {
-                // Rows of one version (one event, several destinations) are not ordered among themselves.
-                if (message.StreamVersion > stopAbove)
-                {
-                    break;
-                }
+                (stream, stopAbove) = (message.StreamId, null);
+            }
 
-                if (!lease.CoversAnotherPublish)
-                {
-                    return;
-                }
+            // Rows of one version (one event, several destinations) are not ordered among themselves.
+            if (message.StreamVersion > stopAbove)
+            {
+                continue;
+            }
 
-                var outcome = await AttemptAsync(message, cancellationToken).ConfigureAwait(false);
-                outcomes[i] = outcome;
-                if (outcome.Kind == OutboxOutcomeKind.Failed && message.Attempts < settings.MaxAttempts)
-                {
-                    // A dead letter no longer holds its stream back; a row that will be retried does.
-                    stopAbove = Math.Min(stopAbove ?? long.MaxValue, message.StreamVersion);
-                }
+            if (!lease.CoversAnotherPublish)
+            {
+                return;
+            }
+
+            var outcome = await AttemptAsync(message, cancellationToken).ConfigureAwait(false);
+            outcomes[i] = outcome;
+            if (outcome.Kind == OutboxOutcomeKind.Failed && message.Attempts < settings.MaxAttempts)
+            {
+                // A dead letter no longer holds its stream back; a row that will be retried does.
+                stopAbove = Math.Min(stopAbove ?? long.MaxValue, message.StreamVersion);
             }
         }
     }
@@ -90,7 +114,7 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
                 })
             .ConfigureAwait(false);
 
-    private async Task<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
+    private async ValueTask<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
         using var telemetry = OutboxPublishTelemetry.Start(metrics, publisher, candidate);
         var outcome = await AttemptUnobservedAsync(candidate, cancellationToken).ConfigureAwait(false);
@@ -98,7 +122,7 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
         return outcome;
     }
 
-    private async Task<OutboxOutcome> AttemptUnobservedAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
+    private async ValueTask<OutboxOutcome> AttemptUnobservedAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
         OutboxMessage message;
         try

@@ -79,13 +79,31 @@ internal static class CatchUpTelemetry
         if (metrics.LagObserved)
         {
             var options = context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
-            var lag = await ProjectionLagReader.ReadAsync(context, projection, options.Registry, options.Upcasting, ProjectionCheckpoints.Clock(context), cancellationToken)
-                .ConfigureAwait(false);
-            metrics.ReportLag(projection.Name, lag.EventsBehind, lag.TimeBehind, lag.HeldBackBy?.TransactionAge ?? TimeSpan.Zero);
+            Report(metrics, await ProjectionLagReader.ReadAsync(context, projection, options.Registry, options.Upcasting, ProjectionCheckpoints.Clock(context), cancellationToken)
+                .ConfigureAwait(false));
         }
 
         return result;
     }
+
+    /// <summary>
+    /// Reports a lag read outside a batch (<c>GetLagAsync</c>, the projections health check) to the gauges while someone
+    /// observes them, so a projection that runs no batch (stopped on an error, or not hosted here) still shows how far behind it is.
+    /// </summary>
+    public static async Task<ProjectionLag> ReportAsync(DbContext context, Task<ProjectionLag> read)
+    {
+        var lag = await read.ConfigureAwait(false);
+        var metrics = EventSourcingMetrics.Of(context);
+        if (metrics.LagObserved)
+        {
+            Report(metrics, lag);
+        }
+
+        return lag;
+    }
+
+    private static void Report(EventSourcingMetrics metrics, ProjectionLag lag)
+        => metrics.ReportLag(lag.Projection, lag.EventsBehind, lag.TimeBehind, lag.HeldBackBy?.TransactionAge ?? TimeSpan.Zero);
 
     private static bool Failed(Activity? activity, EventSourcingMetrics metrics, string projection, Exception exception)
     {
