@@ -18,6 +18,7 @@ public sealed class TelemetryCapture : IMeterFactory
     private readonly ActivityListener _activities;
     private readonly MeterListener _meters = new();
     private readonly ConcurrentQueue<Activity> _stopped = new();
+    private readonly ConcurrentQueue<Activity> _started = new();
     private readonly ConcurrentQueue<(string Instrument, double Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
     private readonly List<Meter> _created = [];
     private readonly ConcurrentDictionary<string, Instrument> _instruments = new(StringComparer.Ordinal);
@@ -28,6 +29,7 @@ public sealed class TelemetryCapture : IMeterFactory
         {
             ShouldListenTo = s => s.Name == EventSourcingDiagnostics.ActivitySourceName || s.Name == TestSourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = a => _started.Enqueue(a),
             ActivityStopped = a => _stopped.Enqueue(a),
         };
         ActivitySource.AddActivityListener(_activities);
@@ -67,6 +69,10 @@ public sealed class TelemetryCapture : IMeterFactory
     /// <summary>Returns the spans named <paramref name="name"/> (a prefix for publish spans) of the trace <paramref name="traceId"/>.</summary>
     public List<Activity> SpansOf(ActivityTraceId traceId, string name)
         => Spans.Where(a => a.TraceId == traceId && a.OperationName.StartsWith(name, StringComparison.Ordinal)).ToList();
+
+    /// <summary>Returns the spans named <paramref name="name"/> of the trace <paramref name="traceId"/> that were started, ended or not.</summary>
+    public List<Activity> StartedOf(ActivityTraceId traceId, string name)
+        => _started.Where(a => a.TraceId == traceId && a.OperationName.StartsWith(name, StringComparison.Ordinal)).ToList();
 
     /// <summary>Returns the values recorded by <paramref name="instrument"/> (observable instruments are observed first).</summary>
     public List<(double Value, Dictionary<string, object?> Tags)> Measurements(string instrument)

@@ -67,6 +67,41 @@ public abstract class TelemetryTestBase<TFixture> : EventStoreTestBase<TFixture>
             "each appended event stores the caller's traceparent");
     }
 
+    /// <summary>
+    /// EF runs its DetectChanges after the SavingChanges interceptors and reports its failure to none of them; the
+    /// library runs it itself inside its failure handling, so a save that fails there (a changed key) never leaves its
+    /// span open, on both providers.
+    /// </summary>
+    [Test]
+    public virtual async Task A_save_that_fails_in_DetectChanges_ends_its_span_as_an_error([Values] bool async, [Values] bool userInterceptor)
+    {
+        using var root = TelemetryCapture.TestSource.StartActivity("command")!;
+        var options = new DbContextOptionsBuilder<TestDbContext>(Fixture.CreateOptions()).UseApplicationServiceProvider(_capture.Services);
+        if (userInterceptor)
+        {
+            options.AddInterceptors(new NoOpSaveChangesInterceptor()); // on PostgreSQL: EF's own pipeline, not the direct write
+        }
+
+        await using (var db = new TestDbContext(options.Options))
+        {
+            var customer = new Customer { Name = "key", Email = Guid.NewGuid() + "@example.com" };
+            db.Customers.Add(customer);
+            await SaveAsync(db, async);
+            customer.Id = Guid.NewGuid();
+            db.Events().Append(NewStream(), ExpectedVersion.NoStream, new Deposited(1));
+            Assert.That(async () => await SaveAsync(db, async), Throws.InstanceOf<InvalidOperationException>());
+        }
+
+        // Where the library detects the failure before it starts the save's span (EF InMemory detects changes before
+        // taking its lock), there is no span; otherwise the span ends as an error. None stays open.
+        var started = _capture.StartedOf(root.TraceId, "eventsourcing.save");
+        var ended = _capture.SpansOf(root.TraceId, "eventsourcing.save");
+        Assert.That(ended, Is.EquivalentTo(started), "every save span that started also ended");
+        Assert.That(ended.Select(s => s.Status), Has.All.EqualTo(ActivityStatusCode.Error));
+        Assert.That(ended.Select(s => s.GetTagItem("error.type")), Has.All.EqualTo(typeof(InvalidOperationException).FullName));
+        Assert.That(Activity.Current, Is.SameAs(root));
+    }
+
     [Test]
     public virtual async Task Load_and_read_all_spans_carry_stream_snapshot_replay_and_position_tags()
     {
@@ -360,6 +395,8 @@ public abstract class TelemetryTestBase<TFixture> : EventStoreTestBase<TFixture>
     }
 
     private double Sum(string instrument) => _capture.Measurements(instrument).Sum(m => m.Value);
+
+    private sealed class NoOpSaveChangesInterceptor : Microsoft.EntityFrameworkCore.Diagnostics.SaveChangesInterceptor;
 
     private TestDbContext CreateTelemetryContext(Action<EventSourcingDbContextOptionsBuilder>? configure = null)
         => new(new DbContextOptionsBuilder<TestDbContext>(Fixture.CreateOptions(configure)).UseApplicationServiceProvider(_capture.Services).Options);

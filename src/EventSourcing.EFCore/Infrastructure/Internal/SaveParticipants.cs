@@ -45,9 +45,8 @@ internal sealed class SaveParticipants(
                 participant.Stage(context, save);
             }
 
+            DetectChangesUnderFailureHandling(context, save);
             Events.Place(context, save, acceptAllChangesOnSuccess);
-
-            DetectChangesUnderGuard(context, save);
         }
         catch (Exception exception)
         {
@@ -67,9 +66,8 @@ internal sealed class SaveParticipants(
                 await participant.StageAsync(context, save, cancellationToken).ConfigureAwait(false);
             }
 
+            DetectChangesUnderFailureHandling(context, save);
             Events.Place(context, save, acceptAllChangesOnSuccess);
-
-            DetectChangesUnderGuard(context, save);
         }
         catch (Exception exception)
         {
@@ -157,13 +155,13 @@ internal sealed class SaveParticipants(
     public void ReleaseGuard() => session.InProgress?.ReleaseGuard();
 
     /// <summary>
-    /// Under the in-process guard, runs EF's DetectChanges here, where a failure abandons the save and releases the guard:
-    /// EF's own run after SavingChanges, which would find nothing new, is skipped until the save settles (a failure
-    /// there would reach no interceptor, and the guard would stay held).
+    /// Runs EF's DetectChanges here, where a failure abandons the save (releasing the in-process guard and ending its
+    /// span): EF's own run after SavingChanges, which would find nothing new, is skipped until the save settles (a
+    /// failure there would reach no interceptor).
     /// </summary>
-    private static void DetectChangesUnderGuard(DbContext context, SaveInProgress save)
+    private static void DetectChangesUnderFailureHandling(DbContext context, SaveInProgress save)
     {
-        if ((save.IsGuarded || save.OwnTransaction is not null) && context.ChangeTracker.AutoDetectChangesEnabled)
+        if (context.ChangeTracker.AutoDetectChangesEnabled)
         {
             context.ChangeTracker.DetectChanges();
             save.SuspendAutoDetectChanges(context.ChangeTracker);

@@ -282,19 +282,8 @@ internal sealed class AppendWriter(EventStoreSession session, IEventStoreBackend
             return false;
         }
 
-        var tracker = context.ChangeTracker;
-        if (tracker.HasChanges())
-        {
-            return false;
-        }
-
-        if (tracker.AutoDetectChangesEnabled)
-        {
-            // Changes were just detected: EF's own DetectChanges after SavingChanges would only repeat it.
-            save.SuspendAutoDetectChanges(tracker);
-        }
-
-        return true;
+        // Changes were detected just before (see SaveParticipants), so this only reads the entries' states.
+        return !context.ChangeTracker.HasChanges();
     }
 
     /// <inheritdoc cref="Stage"/>
