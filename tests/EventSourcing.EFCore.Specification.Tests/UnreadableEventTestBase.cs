@@ -100,6 +100,60 @@ public abstract class UnreadableEventTestBase<TFixture> : EventStoreTestBase<TFi
         Assert.That(error.InnerException, Is.InstanceOf<JsonException>());
     }
 
+    [Test]
+    public virtual async Task Read_all_yields_every_event_before_an_unreadable_row_then_throws_and_the_context_is_usable_between_events()
+    {
+        var seed = Random.Shared.Next();
+        await TestContext.Out.WriteLineAsync($"seed {seed}");
+        var random = new Random(seed);
+        // Other tests' events may come first: read them now, they must come back first and unchanged.
+        var before = new List<long>();
+        await using (var seedContext = CreateContext())
+        {
+            await foreach (var e in seedContext.Events().ReadAllAsync(GlobalCheckpoint.Start))
+            {
+                before.Add(e.GlobalPosition);
+            }
+        }
+
+        var stream = NewStream();
+        var readable = random.Next(0, 40);
+        await using (var db = CreateContext())
+        {
+            for (var i = 1; i <= readable; i++)
+            {
+                db.Events().Append(stream, ExpectedVersion.Exactly(i - 1), new Deposited(i));
+                await db.SaveChangesAsync();
+            }
+        }
+
+        var bad = await InsertRawAsync(stream, readable + 1, "test.deposited", """{"amount":"twelve"}""");
+        await using (var db = CreateContext())
+        {
+            db.Events().Append(stream, ExpectedVersion.Exactly(readable + 1), new Deposited(1));
+            await db.SaveChangesAsync();
+        }
+
+        var batchSize = random.Next(1, 60);
+        await using var read = CreateContext();
+        var seen = new List<RecordedEvent>();
+        var error = Assert.ThrowsAsync<EventDeserializationException>(async () =>
+        {
+            await foreach (var e in read.Events().ReadAllAsync(GlobalCheckpoint.Start, batchSize))
+            {
+                seen.Add(e);
+
+                // The caller may use the same context while iterating: no reader is left open between events.
+                Assert.That(await read.Events().GetStreamVersionAsync(stream), Is.EqualTo(readable + 2));
+            }
+        })!;
+        Assert.That(error.GlobalPosition, Is.EqualTo(bad), $"seed {seed}, batch size {batchSize}");
+        Assert.That(seen.Select(e => e.GlobalPosition).Take(before.Count), Is.EqualTo(before));
+        var mine = seen.Skip(before.Count).ToList();
+        Assert.That(mine.Select(e => e.Version), Is.EqualTo(Enumerable.Range(1, readable).Select(v => (long)v)), $"seed {seed}: every event before the unreadable one, once, in order");
+        Assert.That(mine.Select(e => ((Deposited)e.Data).Amount), Is.EqualTo(Enumerable.Range(1, readable).Select(v => (decimal)v)));
+    }
+
     /// <summary>Writes a row directly through EF (bypassing the library), as corrupt or foreign data would arrive; returns its position.</summary>
     protected async Task<long> InsertRawAsync(StreamId stream, long sequence, string eventType, string payload, string? metadata = null)
     {

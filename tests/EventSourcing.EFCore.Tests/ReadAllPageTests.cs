@@ -19,44 +19,87 @@ public sealed class ReadAllPageTests
     }
 
     [Test]
-    public void Rows_and_payloads_read_back_as_added_over_pages_whatever_the_buffers_grow_to()
+    public void Rows_and_payloads_decode_as_added_over_pages_whatever_the_buffer_grows_to()
     {
         var random = Seeded();
-        var page = new ReadAllPage(batchSize: random.Next(1, 2000));
+        var page = new ReadAllPage(batchSize: random.Next(1, 2000), Decode);
         for (var p = 0; p < 20; p++)
         {
             page.Clear();
             Assert.That(page.Count, Is.Zero);
-            var expected = new List<(long Position, byte[] Payload)>();
+            var expected = new List<(long Position, byte[]? Payload, string? Text)>();
             for (var i = random.Next(0, 300); i > 0; i--)
             {
+                var position = random.NextInt64(1, long.MaxValue);
+                if (random.Next(5) == 0)
+                {
+                    var text = random.Next(1000).ToString(CultureInfo.InvariantCulture);
+                    page.Add(Row(position, payloadLength: 0) with { Payload = text });
+                    expected.Add((position, null, text));
+                    continue;
+                }
+
                 var payload = new byte[random.Next(4) == 0 ? random.Next(0, 20_000) : random.Next(0, 100)];
                 random.NextBytes(payload);
                 var (buffer, start) = page.ReservePayload(payload.Length);
                 payload.CopyTo(buffer, start);
-                var position = random.NextInt64(1, long.MaxValue);
-                page.Add(Row(position, payloadStart: start, payloadLength: payload.Length));
-                expected.Add((position, payload));
+                page.Add(Row(position, payloadLength: payload.Length) with { PayloadStart = start });
+                expected.Add((position, payload, null));
             }
 
             Assert.That(page.Count, Is.EqualTo(expected.Count), $"page {p}");
+            Assert.That(page.LastPosition, Is.EqualTo(expected.Count == 0 ? 0 : expected[^1].Position), $"page {p}");
             for (var i = 0; i < expected.Count; i++)
             {
                 Assert.That(page[i].GlobalPosition, Is.EqualTo(expected[i].Position), $"page {p}, row {i}");
-                Assert.That(page.Utf8Payload(page[i]).ToArray(), Is.EqualTo(expected[i].Payload), $"page {p}, row {i}: the payload survived every later growth");
+                Assert.That(page[i].Data, Is.EqualTo((object?)expected[i].Payload ?? expected[i].Text), $"page {p}, row {i}: the payload decoded is the one added");
             }
         }
     }
 
     [Test]
+    public void A_row_that_does_not_decode_throws_its_own_exception_when_reached_and_the_rows_before_it_read_back()
+    {
+        var random = Seeded();
+        var page = new ReadAllPage(batchSize: 100, (in ReadAllRow row, ReadOnlySpan<byte> _) =>
+            row.EventType == "bad" ? throw new EventDeserializationException(default, row.Sequence, row.GlobalPosition, row.EventType, $"row {row.GlobalPosition}", new FormatException()) : Decode(row, default));
+        for (var p = 0; p < 10; p++)
+        {
+            page.Clear();
+            var rows = random.Next(1, 100);
+            var firstBad = random.Next(rows);
+            for (var i = 0; i < rows; i++)
+            {
+                page.Add(Row(i + 1, payloadLength: 0) with { Payload = "{}", EventType = i >= firstBad && random.Next(2) == 0 || i == firstBad ? "bad" : "e" });
+            }
+
+            Assert.That(page.Count, Is.EqualTo(rows), "rows after a failing one are still counted (the page is full or not)");
+            for (var i = 0; i < firstBad; i++)
+            {
+                Assert.That(page[i].GlobalPosition, Is.EqualTo(i + 1));
+            }
+
+            for (var i = firstBad; i < rows; i++)
+            {
+                var thrown = Assert.Throws<EventDeserializationException>(() => _ = page[i]);
+                Assert.That(thrown!.Message, Is.EqualTo($"row {firstBad + 1}"), $"row {i}: the first failing row's exception");
+            }
+        }
+
+        page.Clear();
+        page.Add(Row(1, payloadLength: 0) with { Payload = "{}" });
+        Assert.That(page[0].GlobalPosition, Is.EqualTo(1), "a new page starts without the last page's failure");
+    }
+
+    [Test]
     public void Reading_past_the_current_page_throws()
     {
-        var page = new ReadAllPage(batchSize: 10);
-        page.Add(Row(1, payloadStart: 0, payloadLength: 0));
+        var page = new ReadAllPage(batchSize: 10, Decode);
+        page.Add(Row(1, payloadLength: 0) with { Payload = "x" });
         Assert.That(page[0].GlobalPosition, Is.EqualTo(1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = page[1].GlobalPosition);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = page[1]);
         page.Clear();
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = page[0].GlobalPosition);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = page[0]);
         Assert.Throws<ArgumentOutOfRangeException>(() => page.ReservePayload(-1));
     }
 
@@ -100,7 +143,12 @@ public sealed class ReadAllPageTests
         return text.ToString();
     }
 
-    private static ReadAllRow Row(long position, int payloadStart, int payloadLength) => new()
+    private static RecordedEvent Decode(in ReadAllRow row, ReadOnlySpan<byte> utf8Payload)
+        => new(
+            new StreamId(row.StreamType, row.StreamId), row.Sequence, row.GlobalPosition, row.Checkpoint, row.EventId, row.EventType, row.EventVersion,
+            (object?)row.Payload ?? utf8Payload.ToArray(), new Dictionary<string, string>(), row.CreatedAt);
+
+    private static ReadAllRow Row(long position, int payloadLength) => new()
     {
         GlobalPosition = position,
         TransactionId = 0,
@@ -110,7 +158,6 @@ public sealed class ReadAllPageTests
         EventId = Guid.Empty,
         EventType = "e",
         EventVersion = 1,
-        PayloadStart = payloadStart,
         PayloadLength = payloadLength,
         CreatedAt = DateTimeOffset.UnixEpoch,
     };

@@ -33,18 +33,18 @@ internal static class StoredEventDecoder
     }
 
     /// <summary>
-    /// Turns row <paramref name="index"/> of a read-all page into a <see cref="RecordedEvent"/>: the same envelope as
-    /// from a stored event row, built from the columns as read (a UTF-8 payload is deserialized without a string).
+    /// Turns a read-all row into a <see cref="RecordedEvent"/>: the same envelope as from a stored event row, built from
+    /// the columns as read (a UTF-8 payload, <paramref name="utf8Payload"/> when the row's text payload is null, is
+    /// deserialized without a string).
     /// </summary>
     /// <exception cref="EventStoreCorruptionException">The row's stream id is invalid.</exception>
     /// <exception cref="EventDeserializationException">The type name or version is unknown, or the payload or metadata does not deserialize.</exception>
-    public static RecordedEvent Event(EventSourcingOptionsExtension options, ReadAllPage page, int index)
+    public static RecordedEvent Event(EventSourcingOptionsExtension options, in ReadAllRow row, ReadOnlySpan<byte> utf8Payload)
     {
-        ref readonly var row = ref page[index];
         var streamId = StreamOf(row.StreamType, row.StreamId, row.GlobalPosition);
         var (payload, data) = row.Payload is { } json
             ? Data(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, json)
-            : Data(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, page.Utf8Payload(row));
+            : Data(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, utf8Payload);
         var metadata = Metadata(options, streamId, row.Sequence, row.GlobalPosition, row.EventType, row.Metadata);
         return new RecordedEvent(
             streamId, row.Sequence, row.GlobalPosition, row.Checkpoint, row.EventId, payload.EventType, row.EventVersion, data, metadata,

@@ -70,8 +70,9 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
 
         try
         {
-            // One buffer for every page of this read: rows as read from the columns, turned into envelopes one at a time.
-            var page = new ReadAllPage(batchSize);
+            // One buffer for every page of this read; each row is decoded as the backend reads it from the columns.
+            var options = _options;
+            var page = new ReadAllPage(batchSize, (in ReadAllRow row, ReadOnlySpan<byte> utf8Payload) => StoredEventDecoder.Event(options, row, utf8Payload));
             while (true)
             {
                 var from = after;
@@ -79,7 +80,7 @@ internal sealed class EventReader(ICurrentDbContext currentContext, IEventStoreB
                 await ReadAllTelemetry.ReadPageAsync(from, page, () => backend.ReadAllPageAsync(Context, model, from, batchSize, page, cancellationToken)).ConfigureAwait(false);
                 for (var i = 0; i < page.Count; i++)
                 {
-                    var recorded = LogIfObsolete(StoredEventDecoder.Event(_options, page, i));
+                    var recorded = LogIfObsolete(page[i]);
                     yield return recorded;
                     after = recorded.Checkpoint;
                 }

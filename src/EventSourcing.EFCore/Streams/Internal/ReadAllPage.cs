@@ -1,78 +1,117 @@
+using System.Runtime.ExceptionServices;
+
 namespace EventSourcing.EFCore.Streams.Internal;
 
+/// <summary>Turns one read-all row, with its UTF-8 payload when <see cref="ReadAllRow.Payload"/> is null, into its envelope.</summary>
+internal delegate RecordedEvent ReadAllRowDecoder(in ReadAllRow row, ReadOnlySpan<byte> utf8Payload);
+
 /// <summary>
-/// The buffer of one read-all, reused from page to page: the rows of the current page (structs, no entity per row),
-/// their UTF-8 payloads in one byte buffer, and the names table that gives each stream type and event type name one
-/// string for the whole read. A backend fills it (<see cref="Add"/>, <see cref="ReservePayload"/>) after the reader
-/// has cleared it; the reader turns its rows into envelopes one at a time as the caller iterates.
+/// The buffer of one read-all, reused from page to page: the envelopes of the current page, one payload buffer, and the
+/// names table that gives each stream type and event type name one string for the whole read. A backend fills it
+/// (<see cref="ReservePayload"/>, then <see cref="Add"/>) after the reader has cleared it, and each row is decoded as it
+/// is added, while the database is still sending the rest of the page: the client's decoding overlaps the server's
+/// work instead of following it. A row that does not decode still fails only when the iteration reaches it: its
+/// exception is kept and thrown, unchanged, by the indexer at that row; the rows after it are counted, not decoded.
 /// </summary>
 internal sealed class ReadAllPage
 {
     private const int FirstRows = 16;
     private const int FirstPayloadBytes = 4096;
 
-    private ReadAllRow[] _rows;
-    private byte[] _payloads = [];
-    private int _payloadsUsed;
+    private readonly ReadAllRowDecoder _decode;
+    private RecordedEvent?[] _events;
+    private byte[] _payload = [];
+    private bool _payloadReserved;
+    private ExceptionDispatchInfo? _failure;
+    private int _failureIndex = -1;
 
-    public ReadAllPage(int batchSize)
-        => _rows = new ReadAllRow[Math.Min(batchSize, FirstRows)];
+    public ReadAllPage(int batchSize, ReadAllRowDecoder decode)
+    {
+        _decode = decode;
+        _events = new RecordedEvent?[Math.Min(batchSize, FirstRows)];
+    }
 
     /// <summary>Gets the number of rows of the current page.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Gets the global position of the current page's last row (0 when it has none).</summary>
+    public long LastPosition { get; private set; }
+
     /// <summary>Gets the names table of this read.</summary>
     public StoredNameTable Names { get; } = new();
 
-    /// <summary>Gets row <paramref name="index"/> of the current page.</summary>
-    public ref readonly ReadAllRow this[int index]
+    /// <summary>Gets the envelope of row <paramref name="index"/> of the current page.</summary>
+    /// <exception cref="Exception">The row, or one before it on this page, did not decode: that row's exception, as raised.</exception>
+    public RecordedEvent this[int index]
     {
         get
         {
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)Count, nameof(index));
-            return ref _rows[index];
+            if (_failureIndex >= 0 && index >= _failureIndex)
+            {
+                _failure!.Throw();
+            }
+
+            return _events[index]!;
         }
     }
 
-    /// <summary>Starts a new page: no rows, the payload buffer empty (both kept for reuse).</summary>
+    /// <summary>Starts a new page: no rows, no failure (the buffers are kept for reuse).</summary>
     public void Clear()
     {
-        Array.Clear(_rows, 0, Count);
+        Array.Clear(_events, 0, Count);
         Count = 0;
-        _payloadsUsed = 0;
-    }
-
-    /// <summary>Appends a row to the current page.</summary>
-    public void Add(in ReadAllRow row)
-    {
-        if (Count == _rows.Length)
-        {
-            Array.Resize(ref _rows, Math.Max(FirstRows, _rows.Length * 2));
-        }
-
-        _rows[Count++] = row;
+        LastPosition = 0;
+        _payloadReserved = false;
+        _failure = null;
+        _failureIndex = -1;
     }
 
     /// <summary>
-    /// Reserves <paramref name="length"/> bytes of the payload buffer for a row about to be added, and returns the
-    /// buffer and where they start (the buffer may be a new, larger array: write before the next reservation).
+    /// Appends a row to the current page and decodes it (its UTF-8 payload is the one reserved last with
+    /// <see cref="ReservePayload"/>, when <see cref="ReadAllRow.Payload"/> is null).
+    /// </summary>
+    public void Add(in ReadAllRow row)
+    {
+        if (Count == _events.Length)
+        {
+            Array.Resize(ref _events, Math.Max(FirstRows, _events.Length * 2));
+        }
+
+        var index = Count++;
+        LastPosition = row.GlobalPosition;
+        var payload = row.Payload is null && _payloadReserved ? _payload.AsSpan(row.PayloadStart, row.PayloadLength) : default;
+        _payloadReserved = false;
+        if (_failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _events[index] = _decode(row, payload);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not a result built from a failure: the exception is thrown as raised when the iteration reaches this row.
+            _failure = ExceptionDispatchInfo.Capture(ex);
+            _failureIndex = index;
+        }
+    }
+
+    /// <summary>
+    /// Reserves <paramref name="length"/> bytes of the payload buffer for the row about to be added, and returns the
+    /// buffer and where they start: write them, then <see cref="Add"/> the row (the buffer is reused by the next row).
     /// </summary>
     public (byte[] Buffer, int Start) ReservePayload(int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        var needed = _payloadsUsed + length;
-        if (needed > _payloads.Length)
+        if (length > _payload.Length)
         {
-            var grown = new byte[Math.Max(needed, Math.Max(FirstPayloadBytes, _payloads.Length * 2))];
-            _payloads.AsSpan(0, _payloadsUsed).CopyTo(grown);
-            _payloads = grown;
+            _payload = new byte[Math.Max(length, Math.Max(FirstPayloadBytes, _payload.Length * 2))];
         }
 
-        var start = _payloadsUsed;
-        _payloadsUsed = needed;
-        return (_payloads, start);
+        _payloadReserved = true;
+        return (_payload, 0);
     }
-
-    /// <summary>Returns the UTF-8 payload of <paramref name="row"/> (one whose <see cref="ReadAllRow.Payload"/> is null).</summary>
-    public ReadOnlySpan<byte> Utf8Payload(in ReadAllRow row) => _payloads.AsSpan(row.PayloadStart, row.PayloadLength);
 }

@@ -28,7 +28,7 @@ internal static class ReadAllTelemetry
         activity?.SetTag(EventSourcingActivitySource.EventsCount, page.Count);
         if (page.Count > 0)
         {
-            activity?.SetTag(EventSourcingActivitySource.ToPosition, page[page.Count - 1].GlobalPosition);
+            activity?.SetTag(EventSourcingActivitySource.ToPosition, page.LastPosition);
         }
     }
 }
