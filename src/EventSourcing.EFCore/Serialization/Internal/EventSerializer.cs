@@ -18,7 +18,8 @@ internal sealed class EventSerializer
 
     public JsonSerializerOptions Options { get; }
 
-    public string Serialize(object data, Type type) => JsonSerializer.Serialize(data, type, Options);
+    /// <summary>Serializes an event through the <see cref="JsonTypeInfo"/> of <paramref name="type"/> (see <see cref="TypeInfo"/>).</summary>
+    public string Serialize(object data, Type type) => JsonSerializer.Serialize(data, TypeInfo(type));
 
     /// <summary>Deserializes a stored payload through the <see cref="JsonTypeInfo"/> of <paramref name="type"/> (see <see cref="TypeInfo"/>).</summary>
     public object Deserialize(string payload, Type type)

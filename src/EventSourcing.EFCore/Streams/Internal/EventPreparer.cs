@@ -173,7 +173,14 @@ internal static class EventPreparer
     /// <summary>Returns true when <paramref name="text"/> holds half of a UTF-16 surrogate pair.</summary>
     internal static bool HasLoneSurrogate(string text)
     {
-        for (var i = 0; i < text.Length; i++)
+        // Most text holds no surrogate at all: a vectorized search finds the first one, if any.
+        var first = text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0)
+        {
+            return false;
+        }
+
+        for (var i = first; i < text.Length; i++)
         {
             if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
@@ -197,6 +204,11 @@ internal static class EventPreparer
         if (HasLoneSurrogate(json))
         {
             return true;
+        }
+
+        if (!json.Contains('\\', StringComparison.Ordinal))
+        {
+            return false;
         }
 
         var i = json.IndexOf("\\u", StringComparison.OrdinalIgnoreCase);
