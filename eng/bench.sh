@@ -3,7 +3,7 @@
 #
 #   eng/bench.sh [--quick] [--no-build] [-- <extra benchmark arguments, e.g. --only A,B, --runs R, --alloc-profile>]
 #
-#   --quick      small sizes, 3 interleaved runs per variant (a smoke run); without it the full run (R = 5-7, under 25 minutes)
+#   --quick      small sizes, 3 interleaved runs per variant (a smoke run); without it the full run (R = 5-11, under 25 minutes)
 #   --no-build   use the existing Release build
 #
 # PostgreSQL: uses $EVENTSOURCING_BENCH_POSTGRES as is when set (the benchmark creates and drops its own databases

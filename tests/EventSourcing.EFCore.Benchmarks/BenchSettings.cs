@@ -53,7 +53,7 @@ public sealed record BenchSettings(
 
     public static BenchSettings Full { get; } = new(
         Mode: "full",
-        AppendRuns: 7,
+        AppendRuns: 11,
         SingleAppendsPerRun: 1_200,
         BatchSavesPerRun: 75,
         BatchSize: 100,
@@ -61,11 +61,11 @@ public sealed record BenchSettings(
         ImportEvents: 1_000_000,
         ImportStreams: 10_000,
         NaiveImportDivisor: 10,
-        ConcurrentRuns: 7,
+        ConcurrentRuns: 11,
         Writers: 8,
         AppendsPerWriter: 120,
         HotAppendsPerWriter: 40,
-        LoadRuns: 7,
+        LoadRuns: 11,
         LoadSizes: [1_000, 10_000, 100_000],
         ReadAllRuns: 5,
         ReadAllEvents: 2_000_000,
