@@ -42,6 +42,39 @@ public sealed class DirectEventWriteNpgsqlTest : EventStoreTestBase<NpgsqlEventS
     }
 
     [Test]
+    public async Task Events_of_one_stream_send_its_type_id_and_first_version_once_and_events_of_several_streams_per_row([Values] bool async)
+    {
+        var first = NewStream();
+        var second = NewStream();
+        await using var db = CreateContext();
+        await db.Database.OpenConnectionAsync();
+        using var recorder = new NpgsqlCommandRecorder(nameof(DirectEventWriteNpgsqlTest));
+
+        async Task<string> SaveRecordedAsync(int expected)
+        {
+            var sent = await recorder.RecordAsync(async () => Assert.That(await SaveAsync(db, async), Is.EqualTo(expected)));
+            Assert.That(sent, Has.Count.EqualTo(1), string.Join("\n---\n", sent));
+            return sent[0];
+        }
+
+        db.Events().Append(first, ExpectedVersion.NoStream, new Deposited(1));
+        Assert.That(await SaveRecordedAsync(1), Does.Contain("VALUES").And.Not.Contain("unnest"), "one event");
+
+        db.Events().Append(first, ExpectedVersion.Exactly(1), new Deposited(2), new Deposited(3));
+        db.Events().Append(first, ExpectedVersion.Exactly(3), new Deposited(4));
+        Assert.That(await SaveRecordedAsync(3), Does.Contain("$3 + o - 1"), "one stream, two appends: sent once");
+
+        db.Events().Append(first, ExpectedVersion.Exactly(4), new Deposited(5));
+        db.Events().Append(second, ExpectedVersion.NoStream, new Deposited(6), new Deposited(7));
+        Assert.That(await SaveRecordedAsync(3), Does.Contain("unnest").And.Not.Contain("$3 + o - 1"), "two streams: per row");
+
+        var all = await ReadAllAsync();
+        Assert.That(all.Where(e => e.StreamId == first).Select(e => (e.Version, ((Deposited)e.Data).Amount)), Is.EqualTo(new[] { (1L, 1m), (2L, 2m), (3L, 3m), (4L, 4m), (5L, 5m) }));
+        Assert.That(all.Where(e => e.StreamId == first).Select(e => e.GlobalPosition), Is.Ordered.Ascending);
+        Assert.That(all.Where(e => e.StreamId == second).Select(e => (e.Version, ((Deposited)e.Data).Amount)), Is.EqualTo(new[] { (1L, 6m), (2L, 7m) }));
+    }
+
+    [Test]
     public async Task A_user_save_or_command_interceptor_sends_an_event_only_save_through_EFs_pipeline([Values] bool async, [Values] bool commandInterceptor)
     {
         var stream = NewStream();

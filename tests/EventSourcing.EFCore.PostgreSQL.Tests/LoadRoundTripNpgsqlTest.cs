@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EventSourcing.EFCore.Specification.Tests;
 using EventSourcing.EFCore.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -47,45 +46,14 @@ public sealed class LoadRoundTripNpgsqlTest : EventStoreTestBase<NpgsqlEventStor
         await using var context = CreateContext();
         await context.Database.OpenConnectionAsync(); // one physical connection: the statement is prepared by the first load
         var first = await context.Aggregates<Portfolio>().LoadAsync(id, atVersion: 8);
-        var sent = new List<(ActivityTraceId Trace, string Command)>();
-        using var source = new ActivitySource(nameof(LoadRoundTripNpgsqlTest));
-        using var listener = Listen(source, sent);
-        ActivityTraceId trace;
-        using (var load = source.StartActivity("load")!)
+        using var recorder = new NpgsqlCommandRecorder(nameof(LoadRoundTripNpgsqlTest));
+        var ours = await recorder.RecordAsync(async () =>
         {
-            trace = load.TraceId; // only the commands of this load count, whatever else runs in the process
             var loaded = await context.Aggregates<Portfolio>().LoadAsync(id, atVersion: 8);
             Assert.That(loaded.Describe(), Is.EqualTo(first.Describe()));
             Assert.That(loaded.AppliedSinceLoad, Is.EqualTo(unreadableSnapshot ? 8 : 1));
-        }
-
-        List<string> ours;
-        lock (sent)
-        {
-            ours = sent.Where(s => s.Trace == trace).Select(s => s.Command).ToList();
-        }
+        });
 
         Assert.That(ours, Has.Count.EqualTo(commands), string.Join("\n---\n", ours));
-    }
-
-    private static ActivityListener Listen(ActivitySource parent, List<(ActivityTraceId Trace, string Command)> sent)
-    {
-        var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Npgsql" || source == parent,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (activity.Source.Name == "Npgsql")
-                {
-                    lock (sent)
-                    {
-                        sent.Add((activity.TraceId, activity.DisplayName + ": " + string.Join("; ", activity.TagObjects.Select(t => t.Key + "=" + t.Value))));
-                    }
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
-        return listener;
     }
 }

@@ -99,9 +99,20 @@ internal static class NpgsqlEventRowWriter
             return command;
         }
 
-        var types = new string[count];
-        var ids = new string[count];
-        var versions = new long[count];
+        var order = InStreamOrder(plan);
+        var oneStream = OneStream(plan, order);
+        if (oneStream is { } only)
+        {
+            // One stream, versions contiguous: its type, id and first version are sent once, not once per row.
+            command.CommandText = sql.OneStream;
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = only.StreamId.Type });
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = only.StreamId.Id });
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = only.FirstVersion });
+        }
+
+        var types = oneStream is null ? new string[count] : null;
+        var ids = oneStream is null ? new string[count] : null;
+        var versions = oneStream is null ? new long[count] : null;
         var eventIds = new Guid[count];
         var eventTypes = new string[count];
         var eventVersions = new int[count];
@@ -109,15 +120,20 @@ internal static class NpgsqlEventRowWriter
         var metadata = new string?[count];
         var timestamps = new DateTimeOffset[count];
         var row = 0;
-        foreach (var b in InStreamOrder(plan))
+        foreach (var b in order)
         {
             var append = plan.Batches[b];
             var version = plan.FirstVersions[b];
             foreach (var e in append.Events)
             {
-                types[row] = append.StreamId.Type;
-                ids[row] = append.StreamId.Id;
-                versions[row] = version++;
+                if (oneStream is null)
+                {
+                    types![row] = append.StreamId.Type;
+                    ids![row] = append.StreamId.Id;
+                    versions![row] = version++;
+                }
+
+
                 eventIds[row] = e.EventId;
                 eventTypes[row] = e.EventType;
                 eventVersions[row] = e.EventTypeVersion;
@@ -128,9 +144,13 @@ internal static class NpgsqlEventRowWriter
             }
         }
 
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
+        if (oneStream is null)
+        {
+            parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
+        }
+
         parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = eventIds });
         parameters.Add(new NpgsqlParameter<string[]> { TypedValue = eventTypes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         parameters.Add(new NpgsqlParameter<int[]> { TypedValue = eventVersions });
@@ -151,6 +171,37 @@ internal static class NpgsqlEventRowWriter
         }
 
         throw new InvalidOperationException("The save has no events to write.");
+    }
+
+    /// <summary>
+    /// Returns the one stream of a save whose events (in <paramref name="order"/>) all belong to one stream with
+    /// contiguous versions, and its first version; null when the save writes more than one stream or leaves a gap.
+    /// </summary>
+    private static (StreamId StreamId, long FirstVersion)? OneStream(AppendPlan plan, int[] order)
+    {
+        (StreamId StreamId, long FirstVersion)? only = null;
+        var next = 0L;
+        foreach (var b in order)
+        {
+            var append = plan.Batches[b];
+            if (append.Events.Count == 0)
+            {
+                continue;
+            }
+
+            if (only is null)
+            {
+                only = (append.StreamId, plan.FirstVersions[b]);
+            }
+            else if (append.StreamId != only.Value.StreamId || plan.FirstVersions[b] != next)
+            {
+                return null;
+            }
+
+            next = plan.FirstVersions[b] + append.Events.Count;
+        }
+
+        return only;
     }
 
     /// <summary>
@@ -197,6 +248,9 @@ internal static class NpgsqlEventRowWriter
             var aliases = string.Join(", ", columns.Select((_, i) => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             Single = $"INSERT INTO {table} ({names}) VALUES ({positional})";
             Many = $"INSERT INTO {table} ({names})\nSELECT {aliases} FROM unnest({positional}) WITH ORDINALITY AS e({aliases}, o) ORDER BY o";
+            var perRow = string.Join(", ", columns.Skip(3).Select((_, i) => "c" + (i + 3).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var perRowPositional = string.Join(", ", columns.Skip(3).Select((_, i) => "$" + (i + 4).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            OneStream = $"INSERT INTO {table} ({names})\nSELECT $1, $2, $3 + o - 1, {perRow} FROM unnest({perRowPositional}) WITH ORDINALITY AS e({perRow}, o) ORDER BY o";
             PayloadType = JsonType(model, nameof(StoredEvent.Payload));
             MetadataType = JsonType(model, nameof(StoredEvent.Metadata));
         }
@@ -204,6 +258,9 @@ internal static class NpgsqlEventRowWriter
         public string Single { get; }
 
         public string Many { get; }
+
+        /// <summary>Gets the text for events of one stream with contiguous versions: type, id and first version once.</summary>
+        public string OneStream { get; }
 
         public NpgsqlDbType PayloadType { get; }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using EventSourcing.EFCore.Diagnostics.Internal;
 using EventSourcing.EFCore.Infrastructure.Internal;
@@ -42,27 +43,39 @@ internal static class EventPreparer
             return;
         }
 
-        var ids = new Guid[prepared.Count];
-        for (var i = 0; i < ids.Length; i++)
+        // A pooled buffer: the sorted copy is needed only for this check.
+        var rented = ArrayPool<Guid>.Shared.Rent(prepared.Count);
+        var repeats = false;
+        try
         {
-            ids[i] = prepared[i].EventId;
+            var ids = rented.AsSpan(0, prepared.Count);
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = prepared[i].EventId;
+            }
+
+            ids.Sort();
+            for (var i = 1; i < ids.Length && !repeats; i++)
+            {
+                repeats = ids[i] == ids[i - 1];
+            }
+        }
+        finally
+        {
+            ArrayPool<Guid>.Shared.Return(rented);
         }
 
-        Array.Sort(ids);
-        for (var i = 1; i < ids.Length; i++)
+        if (repeats)
         {
-            if (ids[i] == ids[i - 1])
+            // A repeat exists: name the first event, in batch order, whose id an earlier one carries.
+            var seen = new HashSet<Guid>(prepared.Count);
+            var index = 0;
+            while (seen.Add(prepared[index].EventId))
             {
-                // A repeat exists: name the first event, in batch order, whose id an earlier one carries.
-                var seen = new HashSet<Guid>(prepared.Count);
-                var index = 0;
-                while (seen.Add(prepared[index].EventId))
-                {
-                    index++;
-                }
-
-                throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, prepared[index].EventId, index), paramName);
+                index++;
             }
+
+            throw new ArgumentException(Messages.DuplicateIdInBatch(streamId, prepared[index].EventId, index), paramName);
         }
     }
 
