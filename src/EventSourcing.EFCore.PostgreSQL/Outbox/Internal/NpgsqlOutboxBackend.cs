@@ -246,32 +246,25 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         public string Complete { get; }
 
         private string BuildClaim(bool ordered) => $"""
-            WITH RECURSIVE {(ordered ? LockHeads : LockDue)},
-            expired AS (
+            WITH RECURSIVE {(ordered ? LockRuns : LockDue)},
+            claimed AS (
                 UPDATE {_outbox} AS o
-                   SET {Q(_c.DeadLetteredAt)} = now(),
-                       {Q(_c.LastError)} = replace(@error, @max::text, o.{Q(_c.Attempts)}::text),
-                       {Q(_c.LeaseOwner)} = NULL,
-                       {Q(_c.LeaseExpiresAt)} = NULL
+                   SET {Q(_c.Attempts)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN o.{Q(_c.Attempts)} ELSE o.{Q(_c.Attempts)} + 1 END,
+                       {Q(_c.DeadLetteredAt)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN now() END,
+                       {Q(_c.LastError)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN replace(@error, @max::text, o.{Q(_c.Attempts)}::text)
+                                                ELSE o.{Q(_c.LastError)} END,
+                       {Q(_c.LeaseOwner)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN NULL ELSE @owner END,
+                       {Q(_c.LeaseExpiresAt)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN NULL ELSE now() + @lease * interval '1 second' END,
+                       {Q(_c.NextAttemptAt)} = CASE WHEN o.{Q(_c.Attempts)} >= @max THEN o.{Q(_c.NextAttemptAt)}
+                                                    ELSE now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")} END
                   FROM locked l
-                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} >= @max
+                 WHERE o.{Q(_c.Id)} = l.id
                 RETURNING o.*
-            ),
-            leased AS (
-                UPDATE {_outbox} AS o
-                   SET {Q(_c.Attempts)} = o.{Q(_c.Attempts)} + 1,
-                       {Q(_c.LeaseOwner)} = @owner,
-                       {Q(_c.LeaseExpiresAt)} = now() + @lease * interval '1 second',
-                       {Q(_c.NextAttemptAt)} = now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")}
-                  FROM locked l
-                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} < @max
-                RETURNING o.*
-            ),
-            claimed AS (SELECT true AS is_leased, r.* FROM leased r UNION ALL SELECT false, r.* FROM expired r)
+            )
             SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
                    c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
                    (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
-                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}, {(ordered ? "resume.t, resume.i" : "NULL::text, NULL::text")}
+                   c.{Q(_c.DeadLetteredAt)} IS NULL, now(), c.{Q(_c.LeaseExpiresAt)}, {(ordered ? "resume.t, resume.i" : "NULL::text, NULL::text")}
               FROM claimed c{(ordered ? " LEFT JOIN resume ON true" : "")}
              ORDER BY c.{Q(_c.Id)}
             """;
@@ -279,30 +272,43 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         /// <summary>
         /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
         /// stream), from the stream after the cursor (<c>@after_type</c>, <c>@after_id</c>) to the last, then from the first
-        /// up to the cursor; the first <c>@limit</c> due ones (PostgreSQL evaluates the recursion only as far as the limit
-        /// pulls it, so the scan stops there), and the rows of each head's version (one per destination). <c>resume</c> is the
-        /// stream to resume after: the last due head in scan order. Only heads: a claim charges an attempt to every row it
-        /// leases, so a row queued behind its stream's head is never charged for a crash while the head was being
-        /// published; and a row is a head only once every earlier row of its stream is dispatched or dead-lettered, so no
-        /// further check is needed.
+        /// up to the cursor; for each due head in turn, its stream's run: the stream's pending rows in version order from the
+        /// head on (one range of the same index), until <c>@limit</c> rows in all (PostgreSQL evaluates the recursion only as
+        /// far as the limit pulls it, so a claim of long streams probes a stream or two). The candidates are locked (due ones
+        /// only, skipping rows other claims hold) and a row is taken only when every pending row of a lower version of its
+        /// stream was locked by this claim too: a stream's run stops at its first row that is not due or is held elsewhere, so
+        /// no row is ever leased while an earlier row of its stream is pending outside this claim. <c>resume</c> is the stream
+        /// to resume after: the last stream of the candidates in scan order.
         /// </summary>
-        private string LockHeads => $"""
+        private string LockRuns => $"""
             {Heads("heads", $"({Stream("o")}) > (@after_type, @after_id)", "")},
             {Heads("wrapped", $"({Stream("o")}) <= (@after_type, @after_id)", $"AND ({Stream("o")}) <= (@after_type, @after_id)")},
             due_heads AS (
                 SELECT h.* FROM (SELECT 0 AS round, * FROM heads UNION ALL SELECT 1, * FROM wrapped) h
                  WHERE h.attempts = 0 OR h.due_at <= now()
+            ),
+            candidates AS (
+                SELECT d.round, d.t, d.i, r.id, r.v
+                  FROM due_heads d CROSS JOIN LATERAL (
+                    SELECT o.{Q(_c.Id)} AS id, o.{Q(_c.StreamVersion)} AS v
+                      FROM {_outbox} o
+                     WHERE {Pending("o")} AND o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i
+                     ORDER BY o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}
+                     LIMIT @limit) r
                  LIMIT @limit
             ),
-            resume AS (SELECT d.t, d.i FROM due_heads d ORDER BY d.round DESC, d.t DESC, d.i DESC LIMIT 1),
-            locked AS (
+            resume AS (SELECT c.t, c.i FROM candidates c ORDER BY c.round DESC, c.t DESC, c.i DESC LIMIT 1),
+            lockable AS (
             SELECT o.{Q(_c.Id)} AS id
-              FROM due_heads d JOIN {_outbox} o
-                ON o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND o.{Q(_c.StreamVersion)} = d.v
+              FROM candidates c JOIN {_outbox} o ON o.{Q(_c.Id)} = c.id
              WHERE {Pending("o")} AND {Due("o")}
-             ORDER BY d.id, o.{Q(_c.Id)}
-             LIMIT @limit
-               FOR UPDATE OF o SKIP LOCKED)
+               FOR UPDATE OF o SKIP LOCKED),
+            locked AS (
+            SELECT r.id FROM (
+                SELECT c.id, k.id IS NOT NULL AS ok,
+                       bool_and(k.id IS NOT NULL) OVER (PARTITION BY c.t, c.i ORDER BY c.v RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_ok
+                  FROM candidates c LEFT JOIN lockable k ON k.id = c.id) r
+             WHERE r.ok AND r.earlier_ok IS NOT FALSE)
             """;
 
         /// <summary>A loose index scan over the pending streams whose key satisfies <paramref name="first"/> (and <paramref name="next"/> after the first).</summary>

@@ -16,7 +16,8 @@ internal interface IOutboxBackend
     /// <summary>
     /// In one short transaction, dead-letters due rows whose last attempt's lease expired unrecorded, and leases up to a
     /// batch of committed, due rows to <paramref name="owner"/>: attempt + 1, lease expiry, and the due time of the next
-    /// attempt should this one never be recorded (lease expiry plus backoff). In ordered mode only stream heads are leased.
+    /// attempt should this one never be recorded (lease expiry plus backoff). In ordered mode only stream runs are leased: a
+    /// stream's head and the rows right behind it, each row only with every lower version of its stream in the same claim.
     /// </summary>
     Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken);
 

@@ -29,7 +29,7 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
                 .ConfigureAwait(false);
             bool Due(StoredOutboxMessage o) => o.Attempts == 0 || o.NextAttemptAt <= now;
             var chosen = settings.PreserveStreamOrder
-                ? StreamHeads(pending, Due, settings.BatchSize)
+                ? StreamRuns(pending, Due, settings.BatchSize)
                 : pending.Where(Due).OrderBy(o => o.Id).Take(settings.BatchSize).ToList();
             if (chosen.Count == 0)
             {
@@ -188,23 +188,48 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         => $"The lease of attempt {attempts} expired before its outcome was recorded (the dispatcher crashed, was killed or hung).";
 
     /// <summary>
-    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and the due rows of each
-    /// head's version (one per destination). Only heads, as on PostgreSQL (which visits the streams in key order from
-    /// where its previous claim stopped: cross-stream order is not promised).
+    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and each one's run: its
+    /// pending rows in version order from the head on, each taken when it is due and every row of a lower version of its
+    /// stream is taken too, up to <paramref name="limit"/> rows in all. As on PostgreSQL (which visits the streams in key
+    /// order from where its previous claim stopped: cross-stream order is not promised).
     /// </summary>
-    private static List<StoredOutboxMessage> StreamHeads(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
-        => pending
+    private static List<StoredOutboxMessage> StreamRuns(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
+    {
+        var chosen = new List<StoredOutboxMessage>(limit);
+        var streams = pending
             .GroupBy(o => (o.StreamType, o.StreamId))
-            .Select(g =>
-            {
-                var head = g.Min(o => o.StreamVersion);
-                return g.Where(o => o.StreamVersion == head).OrderBy(o => o.Id).ToList();
-            })
+            .Select(g => g.OrderBy(o => o.StreamVersion).ThenBy(o => o.Id).ToList())
             .Where(rows => due(rows[0]))
-            .OrderBy(rows => rows[0].Id)
-            .SelectMany(rows => rows.Where(due))
-            .Take(limit)
-            .ToList();
+            .OrderBy(rows => rows[0].Id);
+        foreach (var rows in streams)
+        {
+            long? stopAbove = null;
+            foreach (var row in rows)
+            {
+                if (chosen.Count == limit)
+                {
+                    return chosen;
+                }
+
+                // Rows of one version (one per destination) are not ordered among themselves.
+                if (row.StreamVersion > stopAbove)
+                {
+                    break;
+                }
+
+                if (due(row))
+                {
+                    chosen.Add(row);
+                }
+                else
+                {
+                    stopAbove = row.StreamVersion;
+                }
+            }
+        }
+
+        return chosen;
+    }
 
     private static async Task<int> DeleteAsync(DbContext context, IQueryable<StoredOutboxMessage> query, CancellationToken cancellationToken)
     {
