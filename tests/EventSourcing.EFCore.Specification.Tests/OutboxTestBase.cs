@@ -500,29 +500,11 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
 
         var dispatchers = random.Next(2, 5);
         TestContext.Out.WriteLine($"{total} messages, batch {batch}, {dispatchers} dispatchers");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
-        {
-            while (publisher.Published.Count < total && DateTime.UtcNow < deadline)
-            {
-                if (await DispatchAsync(publisher, policy) == 0)
-                {
-                    await Task.Delay(10);
-                }
-            }
-        })));
+        await RunDispatchersAsync(dispatchers, publisher, policy, () => publisher.Published.Count >= total);
 
         Assert.That(publisher.Published, Has.Count.EqualTo(total), "every message published");
         Assert.That(publisher.Published.Select(m => m.MessageId).Distinct().Count(), Is.EqualTo(total), "none twice");
-        foreach (var stream in log.GroupBy(l => l.Stream))
-        {
-            var accepted = 0L;
-            foreach (var (_, version, ok) in stream)
-            {
-                Assert.That(version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {version} tried while version {accepted + 1} was not yet published");
-                accepted = ok ? version : accepted;
-            }
-        }
+        AssertStreamOrder(log);
     }
 
     [Test]
@@ -620,31 +602,13 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         });
         var dispatchers = random.Next(2, 5);
         TestContext.Out.WriteLine($"{total} messages over {streams.Count} streams, batch {batch}, {dispatchers} dispatchers");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
-        {
-            while (publisher.Accepted < total && DateTime.UtcNow < deadline)
-            {
-                if (await DispatchAsync(publisher, policy) == 0)
-                {
-                    await Task.Delay(10);
-                }
-            }
-        })));
+        await RunDispatchersAsync(dispatchers, publisher, policy, () => publisher.Accepted >= total);
 
         var calls = publisher.Calls.ToList();
         Assert.That(publisher.Overlaps, Is.Empty, "no message published by two dispatchers at once");
         Assert.That(calls.Where(c => c.Accepted).Select(c => c.MessageId).Distinct().Count(), Is.EqualTo(total), "every message published");
         Assert.That(calls.Count(c => c.Accepted), Is.EqualTo(total), "none accepted twice");
-        foreach (var stream in calls.GroupBy(c => c.Stream))
-        {
-            var accepted = 0L;
-            foreach (var call in stream)
-            {
-                Assert.That(call.Version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {call.Version} tried while version {accepted + 1} was not yet published");
-                accepted = call.Accepted ? call.Version : accepted;
-            }
-        }
+        AssertStreamOrder(calls.Select(c => (c.Stream, c.Version, c.Accepted)));
 
         var rows = await RowsAsync();
         foreach (var row in rows)
@@ -754,6 +718,36 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.published"), Is.EqualTo(1));
         Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.failed"), Is.EqualTo(2));
         Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.dead_lettered"), Is.EqualTo(1));
+    }
+
+    /// <summary>Runs <paramref name="dispatchers"/> concurrent dispatch loops until <paramref name="done"/> (or 60 s).</summary>
+    private async Task RunDispatchersAsync(int dispatchers, IOutboxPublisher publisher, Action<OutboxOptionsBuilder> policy, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
+        {
+            while (!done() && DateTime.UtcNow < deadline)
+            {
+                if (await DispatchAsync(publisher, policy) == 0)
+                {
+                    await Task.Delay(10);
+                }
+            }
+        })));
+    }
+
+    /// <summary>Asserts that, in each stream, every publish call was for the version after the last one accepted.</summary>
+    private static void AssertStreamOrder(IEnumerable<(StreamId Stream, long Version, bool Accepted)> calls)
+    {
+        foreach (var stream in calls.GroupBy(c => c.Stream))
+        {
+            var accepted = 0L;
+            foreach (var (_, version, ok) in stream)
+            {
+                Assert.That(version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {version} tried while version {accepted + 1} was not yet published");
+                accepted = ok ? version : accepted;
+            }
+        }
     }
 
     /// <summary>Appends <paramref name="count"/> events to <paramref name="stream"/> with an outbox context; returns their ids.</summary>

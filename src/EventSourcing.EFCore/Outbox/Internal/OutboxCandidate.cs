@@ -16,4 +16,4 @@ internal sealed record OutboxCandidate(
     string Headers,
     int Attempts,
     long? GlobalPosition,
-    bool Charged = true);
+    bool Charged);
