@@ -500,28 +500,122 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
 
         var dispatchers = random.Next(2, 5);
         TestContext.Out.WriteLine($"{total} messages, batch {batch}, {dispatchers} dispatchers");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
-        {
-            while (publisher.Published.Count < total && DateTime.UtcNow < deadline)
-            {
-                if (await DispatchAsync(publisher, policy) == 0)
-                {
-                    await Task.Delay(10);
-                }
-            }
-        })));
+        await RunDispatchersAsync(dispatchers, publisher, policy, () => publisher.Published.Count >= total);
 
         Assert.That(publisher.Published, Has.Count.EqualTo(total), "every message published");
         Assert.That(publisher.Published.Select(m => m.MessageId).Distinct().Count(), Is.EqualTo(total), "none twice");
-        foreach (var stream in log.GroupBy(l => l.Stream))
+        AssertStreamOrder(log);
+    }
+
+    [Test]
+    public virtual async Task A_claimed_run_stops_at_its_first_failure_the_messages_behind_it_wait_uncharged_and_other_streams_go_on()
+    {
+        var seed = Environment.TickCount;
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var batch = random.Next(1, 40);
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").BatchSize(batch).RetryBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+
+        // Each stream fails at one random version (or none): its run must stop there, whatever the batches' cut.
+        var streams = Enumerable.Range(0, random.Next(2, 7)).Select(_ => (Stream: NewStream(), Count: random.Next(1, 13))).ToList();
+        var failAt = streams.ToDictionary(s => s.Stream, s => random.Next(3) == 0 ? (long?)null : random.Next(1, s.Count + 1));
+        foreach (var (stream, count) in streams)
         {
-            var accepted = 0L;
-            foreach (var (_, version, ok) in stream)
+            await SeedOutboxAsync(stream, policy, count);
+        }
+
+        TestContext.Out.WriteLine($"batch {batch}; streams (count, failing version): {string.Join(", ", streams.Select(s => (s.Count, failAt[s.Stream])))}");
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<(StreamId Stream, long Version, int Attempt)>();
+        var publisher = new RecordingPublisher
+        {
+            Fail = m =>
             {
-                Assert.That(version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {version} tried while version {accepted + 1} was not yet published");
-                accepted = ok ? version : accepted;
+                var version = long.Parse(m.Headers[OutboxHeaders.Version], System.Globalization.CultureInfo.InvariantCulture);
+                calls.Enqueue((m.StreamId, version, m.Attempt));
+                return version == failAt[m.StreamId] ? new IOException("nack") : null;
+            },
+        };
+
+        var expectedPublished = streams.Sum(s => (int)(failAt[s.Stream] - 1 ?? s.Count));
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(expectedPublished));
+        Assert.That(await DispatchAsync(publisher, policy), Is.Zero, "each failed head holds its stream back for its backoff");
+
+        var rows = await RowsAsync();
+        foreach (var (stream, count) in streams)
+        {
+            var last = failAt[stream] ?? count;
+            Assert.That(calls.Where(c => c.Stream == stream).Select(c => (c.Version, c.Attempt)), Is.EqualTo(Enumerable.Range(1, (int)last).Select(v => ((long)v, 1))),
+                $"stream {stream}: tried once each, in version order, up to its failing version {failAt[stream]}");
+            foreach (var row in rows.Where(r => r.StreamId == stream.Id))
+            {
+                var state = (row.Attempts, row.DispatchedAt is not null, row.LeaseOwner, row.LeaseExpiresAt);
+                if (row.StreamVersion < last || failAt[stream] is null)
+                {
+                    Assert.That(state, Is.EqualTo((1, true, (string?)null, (DateTimeOffset?)null)), $"{stream}@{row.StreamVersion}: dispatched, one attempt");
+                }
+                else if (row.StreamVersion == last)
+                {
+                    Assert.That(state, Is.EqualTo((1, false, (string?)null, (DateTimeOffset?)null)), $"{stream}@{row.StreamVersion}: retrying, one attempt");
+                    Assert.That(row.LastError, Does.Contain("nack"));
+                }
+                else
+                {
+                    Assert.That(state, Is.EqualTo((0, false, (string?)null, (DateTimeOffset?)null)), $"{stream}@{row.StreamVersion}: behind the failed head, never charged");
+                }
             }
+        }
+
+        var stats = await StatsAsync();
+        Assert.That((stats.Pending, stats.Retrying), Is.EqualTo((
+            (long)rows.Count(r => r.DispatchedAt is null), (long)failAt.Values.Count(f => f is not null))));
+    }
+
+    [Test]
+    public virtual async Task Concurrent_dispatchers_publish_each_message_once_at_a_time_in_stream_order_and_charge_only_the_attempts_they_make()
+    {
+        var seed = Environment.TickCount;
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var batch = random.Next(1, 30);
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").BatchSize(batch).MaxAttempts(50).RetryBackoff(TimeSpan.Zero, TimeSpan.Zero);
+        var streams = Enumerable.Range(0, random.Next(2, 6)).Select(_ => NewStream()).ToList();
+        var total = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var stream in streams)
+            {
+                var count = random.Next(1, 8);
+                await SeedOutboxAsync(stream, policy, count);
+                total += count;
+            }
+        }
+
+        // Every call in the order it happened; a quarter of first and second attempts fail. The publisher yields while it
+        // holds a message, so that dispatchers interleave, and notes any message published by two of them at once.
+        var failures = new Random(seed + 1);
+        var publisher = new InterleavingPublisher(m =>
+        {
+            lock (failures)
+            {
+                return m.Attempt <= 2 && failures.Next(4) == 0;
+            }
+        });
+        var dispatchers = random.Next(2, 5);
+        TestContext.Out.WriteLine($"{total} messages over {streams.Count} streams, batch {batch}, {dispatchers} dispatchers");
+        await RunDispatchersAsync(dispatchers, publisher, policy, () => publisher.Accepted >= total);
+
+        var calls = publisher.Calls.ToList();
+        Assert.That(publisher.Overlaps, Is.Empty, "no message published by two dispatchers at once");
+        Assert.That(calls.Where(c => c.Accepted).Select(c => c.MessageId).Distinct().Count(), Is.EqualTo(total), "every message published");
+        Assert.That(calls.Count(c => c.Accepted), Is.EqualTo(total), "none accepted twice");
+        AssertStreamOrder(calls.Select(c => (c.Stream, c.Version, c.Accepted)));
+
+        var rows = await RowsAsync();
+        foreach (var row in rows)
+        {
+            var tried = calls.Where(c => c.MessageId == row.EventId).Select(c => c.Attempt).ToList();
+            Assert.That(tried, Is.EqualTo(Enumerable.Range(1, tried.Count)), $"{row.StreamId}@{row.StreamVersion}: attempts numbered 1, 2, …");
+            Assert.That((row.Attempts, row.DispatchedAt is not null), Is.EqualTo((tried.Count, true)), $"{row.StreamId}@{row.StreamVersion}: one attempt charged per publish");
         }
     }
 
@@ -626,6 +720,36 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         Assert.That(counts.GetValueOrDefault("eventsourcing.outbox.dead_lettered"), Is.EqualTo(1));
     }
 
+    /// <summary>Runs <paramref name="dispatchers"/> concurrent dispatch loops until <paramref name="done"/> (or 60 s).</summary>
+    private async Task RunDispatchersAsync(int dispatchers, IOutboxPublisher publisher, Action<OutboxOptionsBuilder> policy, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        await Task.WhenAll(Enumerable.Range(0, dispatchers).Select(_ => Task.Run(async () =>
+        {
+            while (!done() && DateTime.UtcNow < deadline)
+            {
+                if (await DispatchAsync(publisher, policy) == 0)
+                {
+                    await Task.Delay(10);
+                }
+            }
+        })));
+    }
+
+    /// <summary>Asserts that, in each stream, every publish call was for the version after the last one accepted.</summary>
+    private static void AssertStreamOrder(IEnumerable<(StreamId Stream, long Version, bool Accepted)> calls)
+    {
+        foreach (var stream in calls.GroupBy(c => c.Stream))
+        {
+            var accepted = 0L;
+            foreach (var (_, version, ok) in stream)
+            {
+                Assert.That(version, Is.EqualTo(accepted + 1), $"stream {stream.Key}: version {version} tried while version {accepted + 1} was not yet published");
+                accepted = ok ? version : accepted;
+            }
+        }
+    }
+
     /// <summary>Appends <paramref name="count"/> events to <paramref name="stream"/> with an outbox context; returns their ids.</summary>
     protected async Task<Guid[]> SeedOutboxAsync(StreamId stream, Action<OutboxOptionsBuilder>? outbox, int count, TimeProvider? clock = null)
     {
@@ -633,5 +757,49 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         var events = Enumerable.Range(1, count).Select(i => new EventData(new Deposited(i)) { EventId = Guid.CreateVersion7() }).ToArray();
         await db.Events().AppendAsync(stream, ExpectedVersion.Any, events);
         return events.Select(e => e.EventId!.Value).ToArray();
+    }
+
+    /// <summary>
+    /// A publisher that yields while it holds a message (so that concurrent dispatchers interleave), records every call in
+    /// order, and notes a message that is published by two callers at once.
+    /// </summary>
+    private sealed class InterleavingPublisher(Func<OutboxMessage, bool> fail) : IOutboxPublisher
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, byte> _inFlight = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(Guid MessageId, StreamId Stream, long Version, int Attempt, bool Accepted)> _calls = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<Guid> _overlaps = new();
+        private int _accepted;
+
+        public IEnumerable<(Guid MessageId, StreamId Stream, long Version, int Attempt, bool Accepted)> Calls => _calls;
+
+        public IEnumerable<Guid> Overlaps => _overlaps;
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        public async Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
+        {
+            if (!_inFlight.TryAdd(message.MessageId, 0))
+            {
+                _overlaps.Enqueue(message.MessageId);
+            }
+
+            try
+            {
+                await Task.Yield();
+                var failed = fail(message);
+                var version = long.Parse(message.Headers[OutboxHeaders.Version], System.Globalization.CultureInfo.InvariantCulture);
+                _calls.Enqueue((message.MessageId, message.StreamId, version, message.Attempt, !failed));
+                if (failed)
+                {
+                    throw new IOException("nack");
+                }
+
+                Interlocked.Increment(ref _accepted);
+            }
+            finally
+            {
+                _inFlight.TryRemove(message.MessageId, out _);
+            }
+        }
     }
 }

@@ -62,6 +62,8 @@ public sealed class Outbox
         var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
         var publishing = new OutboxPublishing(_settings, publisher, new OutboxMessageUpcast(options.Upcasting, options.Serializer), EventSourcingMetrics.Of(_context));
         var published = 0;
+        var connection = await Backend.HoldConnectionAsync(_context, cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -233,16 +235,17 @@ public sealed class Outbox
         return owner.Length <= OutboxModel.LeaseOwnerMaxLength ? owner : owner[^OutboxModel.LeaseOwnerMaxLength..];
     }
 
-    /// <summary>Logs and counts what became of each leased row; returns how many the publisher accepted.</summary>
+    /// <summary>Logs and counts what became of each leased row (<paramref name="marks"/>: one per outcome, in order); returns how many the publisher accepted.</summary>
     private int Report(IReadOnlyList<OutboxOutcome> outcomes, IReadOnlyList<OutboxMark> marks)
     {
-        var byId = marks.ToDictionary(m => m.Id);
+        var metrics = EventSourcingMetrics.Of(_context);
         var published = 0;
         var failed = 0;
-        foreach (var outcome in outcomes)
+        for (var i = 0; i < outcomes.Count; i++)
         {
+            var outcome = outcomes[i];
             var message = outcome.Message;
-            var mark = byId.GetValueOrDefault(message.Id);
+            var mark = marks[i];
             if (outcome.Kind == OutboxOutcomeKind.Published)
             {
                 published++;
@@ -252,7 +255,7 @@ public sealed class Outbox
                 failed++;
             }
 
-            if (mark is null || mark.State == OutboxRowState.LeaseLost)
+            if (mark.State == OutboxRowState.LeaseLost)
             {
                 if (outcome.Kind != OutboxOutcomeKind.Released)
                 {
@@ -262,7 +265,7 @@ public sealed class Outbox
                 continue;
             }
 
-            OutboxOutcomeMetrics.Record(EventSourcingMetrics.Of(_context), mark.State, message.Destination);
+            OutboxOutcomeMetrics.Record(metrics, mark.State, message.Destination);
             if (mark.State == OutboxRowState.Retrying)
             {
                 Logger.OutboxPublishFailed(message, message.Attempts, mark.NextAttemptAt!.Value, outcome.Exception!);

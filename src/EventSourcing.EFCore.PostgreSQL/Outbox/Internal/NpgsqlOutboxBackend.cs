@@ -45,6 +45,13 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         }
     }
 
+    public async Task<IAsyncDisposable> HoldConnectionAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        // EF counts opens: the claims' and recordings' own open and close then leave the connection open.
+        await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return new HeldConnection(context.Database);
+    }
+
     public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
         var sql = SqlOf(context);
@@ -92,7 +99,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                     }
                     else
                     {
-                        expired.Add(new OutboxExpiredMessage(candidate.Id, candidate.EventId, candidate.Destination, candidate.Attempts));
+                        expired.Add(new OutboxExpiredMessage(candidate.Id, candidate.EventId, candidate.Destination, reader.GetInt32(9)));
                     }
                 }
             }
@@ -113,28 +120,52 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var command = new NpgsqlCommand(sql.Complete, (NpgsqlConnection)database.GetDbConnection());
+            // The usual batch, every row published, is marked by the short statement (ids and owner only); a batch with a
+            // failed or released row records each outcome with the full one.
+            var ids = new long[outcomes.Count];
+            var charged = new bool[outcomes.Count];
+            var allPublished = true;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = outcomes[i].Message.Id;
+                charged[i] = outcomes[i].Message.Charged;
+                allPublished &= outcomes[i].Kind == OutboxOutcomeKind.Published;
+            }
+
+            var command = new NpgsqlCommand(allPublished ? sql.MarkDispatched : sql.Complete, (NpgsqlConnection)database.GetDbConnection());
             await using var commandScope = command.ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string>("owner", owner));
-            command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
-            AddBackoff(command, settings);
-            command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = outcomes.Select(o => o.Message.Id).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<int[]>("kinds", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = outcomes.Select(o => (int)o.Kind).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = outcomes.Select(o => o.Error).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
+            command.Parameters.Add(new NpgsqlParameter<bool[]>("charged", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { TypedValue = charged });
+            if (!allPublished)
+            {
+                command.Parameters.Add(new NpgsqlParameter<int>("max", settings.MaxAttempts));
+                AddBackoff(command, settings);
+                command.Parameters.Add(new NpgsqlParameter<int[]>("kinds", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = outcomes.Select(o => (int)o.Kind).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter<string?[]>("errors", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = outcomes.Select(o => o.Error).ToArray() });
+            }
+
             await PrepareAsync(context, command, cancellationToken).ConfigureAwait(false);
-            var marks = new Dictionary<long, OutboxMark>();
+            var marks = new Dictionary<long, OutboxMark>(outcomes.Count);
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var id = reader.GetInt64(0);
-                    var state = (OutboxRowState)reader.GetInt32(1);
+                    var state = allPublished ? OutboxRowState.Dispatched : (OutboxRowState)reader.GetInt32(1);
                     marks[id] = new OutboxMark(id, state, state == OutboxRowState.Retrying ? Utc(reader.GetDateTime(2)) : null);
                 }
             }
 
-            return outcomes.Select(o => marks.GetValueOrDefault(o.Message.Id) ?? new OutboxMark(o.Message.Id, OutboxRowState.LeaseLost, null)).ToList();
+            // One mark per outcome, in the same order; a row not updated is no longer this dispatcher's.
+            var result = new OutboxMark[outcomes.Count];
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] = marks.TryGetValue(ids[i], out var mark) ? mark : new OutboxMark(ids[i], OutboxRowState.LeaseLost, null);
+            }
+
+            return result;
         }
         finally
         {
@@ -179,7 +210,10 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
     }
 
     private static OutboxCandidate ReadCandidate(DbDataReader reader)
-        => new(
+    {
+        // An uncharged row (behind its stream's head in a run) is counted when its outcome is recorded: this is attempt + 1.
+        var charged = reader.GetBoolean(16);
+        return new(
             reader.GetInt64(0),
             reader.GetGuid(1),
             reader.GetString(2),
@@ -188,8 +222,16 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             reader.GetInt64(6),
             reader.GetString(7),
             reader.GetString(8),
-            reader.GetInt32(9),
-            reader.IsDBNull(10) ? null : reader.GetInt64(10));
+            charged ? reader.GetInt32(9) : reader.GetInt32(9) + 1,
+            reader.IsDBNull(10) ? null : reader.GetInt64(10),
+            charged);
+    }
+
+    /// <summary>Closes the connection <see cref="HoldConnectionAsync"/> opened.</summary>
+    private sealed class HeldConnection(DatabaseFacade database) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => new(database.CloseConnectionAsync());
+    }
 
     /// <summary>The dispatcher's SQL, with table and column names from the EF model.</summary>
     private sealed class Sql
@@ -213,6 +255,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             OrderedClaim = BuildClaim(ordered: true);
             UnorderedClaim = BuildClaim(ordered: false);
             Complete = BuildComplete();
+            MarkDispatched = BuildMarkDispatched();
         }
 
         /// <summary>Gets the outbox table's delimited name (the key of the stream cursor).</summary>
@@ -222,8 +265,10 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         private string Pending(string alias) => $"{alias}.{Q(_c.DispatchedAt)} IS NULL AND {alias}.{Q(_c.DeadLetteredAt)} IS NULL";
 
-        // Never attempted (a fresh or requeued row) is due at once, whatever clock stamped it; otherwise the database's.
-        private string Due(string alias) => $"({alias}.{Q(_c.Attempts)} = 0 OR {alias}.{Q(_c.NextAttemptAt)} <= now())";
+        // Never attempted and not leased (a fresh, requeued or given-back row) is due at once, whatever clock stamped it;
+        // otherwise at its due time on the database's clock (a leased row: not before its lease expires).
+        private string Due(string alias)
+            => $"(({alias}.{Q(_c.Attempts)} = 0 AND {alias}.{Q(_c.LeaseOwner)} IS NULL) OR {alias}.{Q(_c.NextAttemptAt)} <= now())";
 
         // Exponential from the initial backoff, capped, with "equal jitter" (half fixed, half random), as OutboxSettings.BackoffAfter.
         private string Backoff(string failedAttempts)
@@ -233,8 +278,9 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
 
         /// <summary>
         /// The claim, as one statement: lock the candidates (skipping rows other claims hold), dead-letter those whose last
-        /// attempt's lease expired unrecorded, lease the others (attempt + 1, owner, expiry, and the due time should the
-        /// attempt never be recorded: lease expiry plus backoff). Returns both, flagged, with the database's now().
+        /// attempt's lease expired unrecorded, lease the others (owner, expiry; a charged row also gets attempt + 1 and the due
+        /// time should the attempt never be recorded: lease expiry plus backoff; an uncharged one is due again at lease
+        /// expiry). Returns both, flagged, with whether the attempt was charged and the database's now().
         /// </summary>
         public string Claim(bool ordered) => ordered ? OrderedClaim : UnorderedClaim;
 
@@ -245,75 +291,94 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         /// <summary>Gets the recording of outcomes, as one statement.</summary>
         public string Complete { get; }
 
-        private string BuildClaim(bool ordered) => $"""
-            WITH RECURSIVE {(ordered ? LockHeads : LockDue)},
-            expired AS (
-                UPDATE {_outbox} AS o
-                   SET {Q(_c.DeadLetteredAt)} = now(),
-                       {Q(_c.LastError)} = replace(@error, @max::text, o.{Q(_c.Attempts)}::text),
-                       {Q(_c.LeaseOwner)} = NULL,
-                       {Q(_c.LeaseExpiresAt)} = NULL
-                  FROM locked l
-                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} >= @max
-                RETURNING o.*
-            ),
-            leased AS (
-                UPDATE {_outbox} AS o
-                   SET {Q(_c.Attempts)} = o.{Q(_c.Attempts)} + 1,
-                       {Q(_c.LeaseOwner)} = @owner,
-                       {Q(_c.LeaseExpiresAt)} = now() + @lease * interval '1 second',
-                       {Q(_c.NextAttemptAt)} = now() + @lease * interval '1 second' + {Backoff($"o.{Q(_c.Attempts)} + 1")}
-                  FROM locked l
-                 WHERE o.{Q(_c.Id)} = l.id AND o.{Q(_c.Attempts)} < @max
-                RETURNING o.*
-            ),
-            claimed AS (SELECT true AS is_leased, r.* FROM leased r UNION ALL SELECT false, r.* FROM expired r)
-            SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
-                   c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
-                   (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
-                   c.is_leased, now(), c.{Q(_c.LeaseExpiresAt)}, {(ordered ? "resume.t, resume.i" : "NULL::text, NULL::text")}
-              FROM claimed c{(ordered ? " LEFT JOIN resume ON true" : "")}
-             ORDER BY c.{Q(_c.Id)}
-            """;
+        /// <summary>Gets the recording of a batch whose rows were all published, as one statement.</summary>
+        public string MarkDispatched { get; }
+
+        private string BuildClaim(bool ordered)
+        {
+            var attempts = $"o.{Q(_c.Attempts)}";
+            var lease = "now() + @lease * interval '1 second'";
+            return $"""
+                WITH RECURSIVE {(ordered ? LockRuns : LockDue)},
+                claimed AS (
+                    UPDATE {_outbox} AS o
+                       SET {Q(_c.Attempts)} = CASE WHEN {attempts} < @max AND l.charged THEN {attempts} + 1 ELSE {attempts} END,
+                           {Q(_c.DeadLetteredAt)} = CASE WHEN {attempts} >= @max THEN now() END,
+                           {Q(_c.LastError)} = CASE WHEN {attempts} >= @max THEN replace(@error, @max::text, {attempts}::text) ELSE o.{Q(_c.LastError)} END,
+                           {Q(_c.LeaseOwner)} = CASE WHEN {attempts} >= @max THEN NULL ELSE @owner END,
+                           {Q(_c.LeaseExpiresAt)} = CASE WHEN {attempts} >= @max THEN NULL ELSE {lease} END,
+                           {Q(_c.NextAttemptAt)} = CASE WHEN {attempts} >= @max THEN o.{Q(_c.NextAttemptAt)}
+                                                        WHEN l.charged THEN {lease} + {Backoff($"{attempts} + 1")}
+                                                        ELSE {lease} END
+                      FROM locked l
+                     WHERE o.{Q(_c.Id)} = l.id
+                    RETURNING o.*, l.charged
+                )
+                SELECT c.{Q(_c.Id)}, c.{Q(_c.EventId)}, c.{Q(_c.Destination)}, c.{Q(_c.EventType)}, c.{Q(_c.StreamType)}, c.{Q(_c.StreamId)},
+                       c.{Q(_c.StreamVersion)}, c.{Q(_c.Payload)}::text, c.{Q(_c.Headers)}::text, c.{Q(_c.Attempts)},
+                       (SELECT e.{Q(_e.GlobalPosition)} FROM {_events} e WHERE e.{Q(_e.EventId)} = c.{Q(_c.EventId)}),
+                       c.{Q(_c.DeadLetteredAt)} IS NULL, now(), c.{Q(_c.LeaseExpiresAt)}, {(ordered ? "resume.t, resume.i" : "NULL::text, NULL::text")}, c.charged
+                  FROM claimed c{(ordered ? " LEFT JOIN resume ON true" : "")}
+                 ORDER BY c.{Q(_c.Id)}
+                """;
+        }
 
         /// <summary>
         /// Ordered mode: the heads of the pending streams by a loose index scan (one probe of the pending-stream index per
         /// stream), from the stream after the cursor (<c>@after_type</c>, <c>@after_id</c>) to the last, then from the first
-        /// up to the cursor; the first <c>@limit</c> due ones (PostgreSQL evaluates the recursion only as far as the limit
-        /// pulls it, so the scan stops there), and the rows of each head's version (one per destination). <c>resume</c> is the
-        /// stream to resume after: the last due head in scan order. Only heads: a claim charges an attempt to every row it
-        /// leases, so a row queued behind its stream's head is never charged for a crash while the head was being
-        /// published; and a row is a head only once every earlier row of its stream is dispatched or dead-lettered, so no
-        /// further check is needed.
+        /// up to the cursor; for each due head in turn, its stream's run: the stream's pending rows in version order from the
+        /// head on (one range of the same index), until <c>@limit</c> rows in all (PostgreSQL evaluates the recursion only as
+        /// far as the limit pulls it, so a claim of long streams probes a stream or two). A head still leased (its lease
+        /// expired unrecorded: the dispatcher crashed or hung) brings only the rows of its version, so after a crash a stream
+        /// goes one version per claim until the rows that crashed run leased are behind it. The candidates are locked (due
+        /// ones only, skipping rows other claims hold) and a row is taken only when every pending row of a lower version of
+        /// its stream was locked by this claim too: a stream's run stops at its first row that is not due or is held
+        /// elsewhere, so no row is leased while an earlier row of its stream is pending outside this claim. Only the rows of
+        /// the head's version are charged an attempt at claim; the rest of the run is charged when its outcome is recorded
+        /// (a crash is then counted once, on the head, and rows the crashed run never reached are not charged).
+        /// <c>resume</c> is the stream to resume after: the last stream of the candidates in scan order.
         /// </summary>
-        private string LockHeads => $"""
+        private string LockRuns => $"""
             {Heads("heads", $"({Stream("o")}) > (@after_type, @after_id)", "")},
             {Heads("wrapped", $"({Stream("o")}) <= (@after_type, @after_id)", $"AND ({Stream("o")}) <= (@after_type, @after_id)")},
             due_heads AS (
                 SELECT h.* FROM (SELECT 0 AS round, * FROM heads UNION ALL SELECT 1, * FROM wrapped) h
-                 WHERE h.attempts = 0 OR h.due_at <= now()
+                 WHERE (h.attempts = 0 AND h.owner IS NULL) OR h.due_at <= now()
+            ),
+            candidates AS (
+                SELECT d.round, d.t, d.i, r.id, r.v, r.v = d.v AS charged
+                  FROM due_heads d CROSS JOIN LATERAL (
+                    SELECT o.{Q(_c.Id)} AS id, o.{Q(_c.StreamVersion)} AS v
+                      FROM {_outbox} o
+                     WHERE {Pending("o")} AND o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i
+                       AND (d.owner IS NULL OR o.{Q(_c.StreamVersion)} = d.v)
+                     ORDER BY o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}
+                     LIMIT @limit) r
                  LIMIT @limit
             ),
-            resume AS (SELECT d.t, d.i FROM due_heads d ORDER BY d.round DESC, d.t DESC, d.i DESC LIMIT 1),
-            locked AS (
+            resume AS (SELECT c.t, c.i FROM candidates c ORDER BY c.round DESC, c.t DESC, c.i DESC LIMIT 1),
+            lockable AS (
             SELECT o.{Q(_c.Id)} AS id
-              FROM due_heads d JOIN {_outbox} o
-                ON o.{Q(_c.StreamType)} = d.t AND o.{Q(_c.StreamId)} = d.i AND o.{Q(_c.StreamVersion)} = d.v
+              FROM candidates c JOIN {_outbox} o ON o.{Q(_c.Id)} = c.id
              WHERE {Pending("o")} AND {Due("o")}
-             ORDER BY d.id, o.{Q(_c.Id)}
-             LIMIT @limit
-               FOR UPDATE OF o SKIP LOCKED)
+               FOR UPDATE OF o SKIP LOCKED),
+            locked AS (
+            SELECT r.id, r.charged FROM (
+                SELECT c.id, c.charged, k.id IS NOT NULL AS ok,
+                       bool_and(k.id IS NOT NULL) OVER (PARTITION BY c.t, c.i ORDER BY c.v RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_ok
+                  FROM candidates c LEFT JOIN lockable k ON k.id = c.id) r
+             WHERE r.ok AND r.earlier_ok IS NOT FALSE)
             """;
 
         /// <summary>A loose index scan over the pending streams whose key satisfies <paramref name="first"/> (and <paramref name="next"/> after the first).</summary>
         private string Heads(string name, string first, string next) => $"""
-            {name}(t, i, v, id, attempts, due_at) AS (
-                (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+            {name}(t, i, v, id, attempts, due_at, owner) AS (
+                (SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}, o.{Q(_c.LeaseOwner)}
                    FROM {_outbox} o WHERE {Pending("o")} AND {first}
                   ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1)
                 UNION ALL
                 SELECT n.* FROM {name} h CROSS JOIN LATERAL (
-                    SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}
+                    SELECT o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)}, o.{Q(_c.Id)}, o.{Q(_c.Attempts)}, o.{Q(_c.NextAttemptAt)}, o.{Q(_c.LeaseOwner)}
                       FROM {_outbox} o
                      WHERE {Pending("o")} AND ({Stream("o")}) > (h.t, h.i) {next}
                      ORDER BY o.{Q(_c.StreamType)}, o.{Q(_c.StreamId)}, o.{Q(_c.StreamVersion)} LIMIT 1) n
@@ -323,7 +388,7 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         /// <summary>Unordered mode: due rows in id order.</summary>
         private string LockDue => $"""
             locked AS (
-            SELECT o.{Q(_c.Id)} AS id
+            SELECT o.{Q(_c.Id)} AS id, true AS charged
               FROM {_outbox} o
              WHERE {Pending("o")} AND {Due("o")}
              ORDER BY o.{Q(_c.Id)}
@@ -331,19 +396,37 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                FOR UPDATE OF o SKIP LOCKED)
             """;
 
-        // Outcome kinds: 0 published, 1 failed, 2 released (given back unattempted). Row states returned: see OutboxRowState.
-        private string BuildComplete() => $"""
+        // Every row published: mark the rows still leased to this claim dispatched, count the attempts the claim did not, and
+        // end their lease.
+        private string BuildMarkDispatched() => $"""
             UPDATE {_outbox} AS o
-               SET {Q(_c.Attempts)} = CASE WHEN u.kind = 2 THEN o.{Q(_c.Attempts)} - 1 ELSE o.{Q(_c.Attempts)} END,
+               SET {Q(_c.Attempts)} = CASE WHEN u.charged THEN o.{Q(_c.Attempts)} ELSE o.{Q(_c.Attempts)} + 1 END,
+                   {Q(_c.DispatchedAt)} = now(),
+                   {Q(_c.LeaseOwner)} = NULL,
+                   {Q(_c.LeaseExpiresAt)} = NULL
+              FROM unnest(@ids, @charged) AS u(id, charged)
+             WHERE o.{Q(_c.Id)} = u.id AND o.{Q(_c.LeaseOwner)} = @owner AND {Pending("o")}
+            RETURNING o.{Q(_c.Id)}
+            """;
+
+        // Outcome kinds: 0 published, 1 failed, 2 released (given back unattempted). A charged row's attempt was counted at
+        // claim (a release gives it back); an uncharged one's is counted here (a release leaves it as it was). Row states
+        // returned: see OutboxRowState.
+        private string BuildComplete()
+        {
+            var attempt = $"(o.{Q(_c.Attempts)} + CASE WHEN u.charged THEN 0 ELSE 1 END)";
+            return $"""
+            UPDATE {_outbox} AS o
+               SET {Q(_c.Attempts)} = CASE WHEN u.kind = 2 THEN o.{Q(_c.Attempts)} - CASE WHEN u.charged THEN 1 ELSE 0 END ELSE {attempt} END,
                    {Q(_c.DispatchedAt)} = CASE WHEN u.kind = 0 THEN now() END,
-                   {Q(_c.DeadLetteredAt)} = CASE WHEN u.kind = 1 AND o.{Q(_c.Attempts)} >= @max THEN now() END,
-                   {Q(_c.NextAttemptAt)} = CASE WHEN u.kind = 1 THEN now() + {Backoff($"o.{Q(_c.Attempts)}")}
+                   {Q(_c.DeadLetteredAt)} = CASE WHEN u.kind = 1 AND {attempt} >= @max THEN now() END,
+                   {Q(_c.NextAttemptAt)} = CASE WHEN u.kind = 1 THEN now() + {Backoff(attempt)}
                                                 WHEN u.kind = 2 THEN now()
                                                 ELSE o.{Q(_c.NextAttemptAt)} END,
                    {Q(_c.LastError)} = coalesce(u.error, o.{Q(_c.LastError)}),
                    {Q(_c.LeaseOwner)} = NULL,
                    {Q(_c.LeaseExpiresAt)} = NULL
-              FROM unnest(@ids, @kinds, @errors) AS u(id, kind, error)
+              FROM unnest(@ids, @kinds, @errors, @charged) AS u(id, kind, error, charged)
              WHERE o.{Q(_c.Id)} = u.id AND o.{Q(_c.LeaseOwner)} = @owner AND {Pending("o")}
             RETURNING o.{Q(_c.Id)},
                       CASE WHEN o.{Q(_c.DispatchedAt)} IS NOT NULL THEN {(int)OutboxRowState.Dispatched}
@@ -352,5 +435,6 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
                            ELSE {(int)OutboxRowState.Retrying} END,
                       o.{Q(_c.NextAttemptAt)}
             """;
+        }
     }
 }

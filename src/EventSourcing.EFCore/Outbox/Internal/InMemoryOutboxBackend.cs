@@ -16,6 +16,9 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
     public Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken)
         => Task.FromResult(clock.GetUtcNow());
 
+    public Task<IAsyncDisposable> HoldConnectionAsync(DbContext context, CancellationToken cancellationToken)
+        => Task.FromResult<IAsyncDisposable>(NoConnection.Instance);
+
     public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -27,10 +30,10 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
                 .Where(o => o.DispatchedAt == null && o.DeadLetteredAt == null)
                 .ToListAsync(cancellationToken)
                 .ConfigureAwait(false);
-            bool Due(StoredOutboxMessage o) => o.Attempts == 0 || o.NextAttemptAt <= now;
+            bool Due(StoredOutboxMessage o) => (o.Attempts == 0 && o.LeaseOwner == null) || o.NextAttemptAt <= now;
             var chosen = settings.PreserveStreamOrder
-                ? StreamHeads(pending, Due, settings.BatchSize)
-                : pending.Where(Due).OrderBy(o => o.Id).Take(settings.BatchSize).ToList();
+                ? StreamRuns(pending, Due, settings.BatchSize)
+                : pending.Where(Due).OrderBy(o => o.Id).Take(settings.BatchSize).Select(o => (Row: o, Charged: true)).ToList();
             if (chosen.Count == 0)
             {
                 return OutboxClaim.None(owner);
@@ -38,8 +41,8 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
 
             var leaseExpiresAt = now + settings.LeaseDuration;
             var expired = new List<OutboxExpiredMessage>();
-            var leased = new List<StoredOutboxMessage>();
-            foreach (var row in chosen)
+            var leased = new List<(StoredOutboxMessage Row, bool Charged)>();
+            foreach (var (row, charged) in chosen)
             {
                 if (row.Attempts >= settings.MaxAttempts)
                 {
@@ -51,16 +54,17 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
                     continue;
                 }
 
-                row.Attempts++;
+                // Only a stream head's rows are charged at claim; the rest of a run is charged when its outcome is recorded.
+                row.Attempts += charged ? 1 : 0;
                 row.LeaseOwner = owner;
                 row.LeaseExpiresAt = leaseExpiresAt;
-                row.NextAttemptAt = leaseExpiresAt + settings.BackoffAfter(row.Attempts);
-                leased.Add(row);
+                row.NextAttemptAt = charged ? leaseExpiresAt + settings.BackoffAfter(row.Attempts) : leaseExpiresAt;
+                leased.Add((row, charged));
             }
 
             await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
 
-            var eventIds = leased.Select(o => o.EventId).Distinct().ToArray();
+            var eventIds = leased.Select(o => o.Row.EventId).Distinct().ToArray();
             var positions = await context.Set<StoredEvent>()
                 .AsNoTracking()
                 .Where(e => eventIds.Contains(e.EventId))
@@ -68,9 +72,10 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
                 .ToDictionaryAsync(e => e.EventId, e => e.GlobalPosition, cancellationToken)
                 .ConfigureAwait(false);
             var candidates = leased
-                .Select(o => new OutboxCandidate(
-                    o.Id, o.EventId, o.Destination, o.EventType, new StreamId(o.StreamType, o.StreamId), o.StreamVersion, o.Payload, o.Headers, o.Attempts,
-                    positions.TryGetValue(o.EventId, out var position) ? position : null))
+                .Select(l => (o: l.Row, l.Charged))
+                .Select(l => new OutboxCandidate(
+                    l.o.Id, l.o.EventId, l.o.Destination, l.o.EventType, new StreamId(l.o.StreamType, l.o.StreamId), l.o.StreamVersion, l.o.Payload, l.o.Headers,
+                    l.Charged ? l.o.Attempts : l.o.Attempts + 1, positions.TryGetValue(l.o.EventId, out var position) ? position : null, l.Charged))
                 .ToList();
             return new OutboxClaim(owner, now, leaseExpiresAt, candidates, expired);
         }
@@ -106,18 +111,21 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
 
                 row.LeaseOwner = null;
                 row.LeaseExpiresAt = null;
+                var charged = outcome.Message.Charged;
                 switch (outcome.Kind)
                 {
                     case OutboxOutcomeKind.Published:
+                        row.Attempts += charged ? 0 : 1;
                         row.DispatchedAt = now;
                         marks.Add(new OutboxMark(row.Id, OutboxRowState.Dispatched, null));
                         break;
                     case OutboxOutcomeKind.Released:
-                        row.Attempts--;
+                        row.Attempts -= charged ? 1 : 0;
                         row.NextAttemptAt = now;
                         marks.Add(new OutboxMark(row.Id, OutboxRowState.Released, null));
                         break;
                     default:
+                        row.Attempts += charged ? 0 : 1;
                         row.LastError = outcome.Error;
                         if (row.Attempts >= settings.MaxAttempts)
                         {
@@ -188,23 +196,50 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         => $"The lease of attempt {attempts} expired before its outcome was recorded (the dispatcher crashed, was killed or hung).";
 
     /// <summary>
-    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and the due rows of each
-    /// head's version (one per destination). Only heads, as on PostgreSQL (which visits the streams in key order from
-    /// where its previous claim stopped: cross-stream order is not promised).
+    /// Ordered mode: the streams whose head (lowest pending version) is due, oldest head first, and each one's run: its
+    /// pending rows in version order from the head on, each taken when it is due and every row of a lower version of its
+    /// stream is taken too, up to <paramref name="limit"/> rows in all; a head whose lease expired unrecorded brings only
+    /// the rows of its version. The rows of the head's version are charged an attempt at claim. As on PostgreSQL (which
+    /// visits the streams in key order from where its previous claim stopped: cross-stream order is not promised).
     /// </summary>
-    private static List<StoredOutboxMessage> StreamHeads(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
-        => pending
+    private static List<(StoredOutboxMessage Row, bool Charged)> StreamRuns(List<StoredOutboxMessage> pending, Func<StoredOutboxMessage, bool> due, int limit)
+    {
+        var chosen = new List<(StoredOutboxMessage, bool)>(limit);
+        var streams = pending
             .GroupBy(o => (o.StreamType, o.StreamId))
-            .Select(g =>
-            {
-                var head = g.Min(o => o.StreamVersion);
-                return g.Where(o => o.StreamVersion == head).OrderBy(o => o.Id).ToList();
-            })
+            .Select(g => g.OrderBy(o => o.StreamVersion).ThenBy(o => o.Id).ToList())
             .Where(rows => due(rows[0]))
-            .OrderBy(rows => rows[0].Id)
-            .SelectMany(rows => rows.Where(due))
-            .Take(limit)
-            .ToList();
+            .OrderBy(rows => rows[0].Id);
+        foreach (var rows in streams)
+        {
+            var head = rows[0];
+            long? stopAbove = head.LeaseOwner is null ? null : head.StreamVersion;
+            foreach (var row in rows)
+            {
+                if (chosen.Count == limit)
+                {
+                    return chosen;
+                }
+
+                // Rows of one version (one per destination) are not ordered among themselves.
+                if (row.StreamVersion > stopAbove)
+                {
+                    break;
+                }
+
+                if (due(row))
+                {
+                    chosen.Add((row, row.StreamVersion == head.StreamVersion));
+                }
+                else
+                {
+                    stopAbove = Math.Min(stopAbove ?? long.MaxValue, row.StreamVersion);
+                }
+            }
+        }
+
+        return chosen;
+    }
 
     private static async Task<int> DeleteAsync(DbContext context, IQueryable<StoredOutboxMessage> query, CancellationToken cancellationToken)
     {
@@ -234,5 +269,13 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         {
             context.Entry(row).State = EntityState.Detached;
         }
+    }
+
+    /// <summary>EF InMemory has no connection to hold.</summary>
+    private sealed class NoConnection : IAsyncDisposable
+    {
+        public static readonly NoConnection Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,6 +1,10 @@
 namespace EventSourcing.EFCore.OutboxInternal;
 
-/// <summary>A claimed outbox row (its attempt already counted), with the global position of its (committed) event.</summary>
+/// <summary>
+/// A claimed outbox row, with the global position of its (committed) event. <see cref="Attempts"/> is the number of this
+/// attempt (1-based); <see cref="Charged"/> says whether the claim already counted it (the rows of a stream head's
+/// version) or it is counted when its outcome is recorded (the rest of a stream's run).
+/// </summary>
 internal sealed record OutboxCandidate(
     long Id,
     Guid EventId,
@@ -11,4 +15,5 @@ internal sealed record OutboxCandidate(
     string Payload,
     string Headers,
     int Attempts,
-    long? GlobalPosition);
+    long? GlobalPosition,
+    bool Charged);

@@ -36,4 +36,4 @@ internal enum OutboxRowState
 }
 
 /// <summary>One row's recorded state; <see cref="NextAttemptAt"/> is set when it is retrying.</summary>
-internal sealed record OutboxMark(long Id, OutboxRowState State, DateTimeOffset? NextAttemptAt);
+internal readonly record struct OutboxMark(long Id, OutboxRowState State, DateTimeOffset? NextAttemptAt);
