@@ -25,7 +25,7 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
     private readonly DbContext _context;
     private readonly EventSourcingOptionsExtension _options;
     private readonly DateTimeOffset? _asOf;
-    private readonly CurrentEventTypes _currentTypes;
+    private CurrentEventTypes? _currentTypes; // made at the first event (a load of a snapshot only needs none)
     private TAggregate? _aggregate;
     private IRehydratable? _rehydratable;
     private long _next = 1;
@@ -39,7 +39,6 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
         _context = context;
         _options = options;
         _asOf = asOf;
-        _currentTypes = new CurrentEventTypes(options);
     }
 
     /// <summary>
@@ -99,7 +98,7 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
 
         // A UTF-8 payload of a current type (the common case) is deserialized straight from its bytes; anything else
         // (JSON text, aliases, older versions, obsolete or unknown names) takes the decoder's full path.
-        var data = row.Payload is null && _currentTypes.Find(row.EventType, row.EventVersion) is { } clrType
+        var data = row.Payload is null && (_currentTypes ??= new CurrentEventTypes(_options)).Find(row.EventType, row.EventVersion) is { } clrType
             ? StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, clrType, row.Utf8Payload.Span)
             : Decode(row);
         _next++;

@@ -7,7 +7,8 @@ namespace EventSourcing.EFCore.Streams.Internal;
 /// UTF-8 bytes against the names already met (a stream holds few distinct types, so a byte comparison over a short
 /// list beats decoding and hashing), and a name not met yet is decoded and kept (up to <see cref="MaxNames"/>; past
 /// that, or for a value longer than <see cref="StoredNameTable.MaxNameBytes"/>, the text is returned without being kept).
-/// The same name read twice is the same string instance, which lets the load resolve each name once.
+/// The same name read twice is the same string instance, which lets the load resolve each name once. The lists start
+/// small and grow as names are met.
 /// </summary>
 internal sealed class LoadedEventTypeNames
 {
@@ -17,8 +18,8 @@ internal sealed class LoadedEventTypeNames
     /// <summary>UTF-8 that throws on invalid bytes, as Npgsql's own text reading does.</summary>
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly byte[][] _bytes = new byte[MaxNames][];
-    private readonly string[] _names = new string[MaxNames];
+    private byte[][] _bytes = new byte[4][];
+    private string[] _names = new string[4];
     private int _count;
     private int _last;
 
@@ -43,6 +44,12 @@ internal sealed class LoadedEventTypeNames
         var name = Utf8.GetString(utf8);
         if (_count < MaxNames && utf8.Length <= StoredNameTable.MaxNameBytes)
         {
+            if (_count == _names.Length)
+            {
+                Array.Resize(ref _bytes, _count * 2);
+                Array.Resize(ref _names, _count * 2);
+            }
+
             _bytes[_count] = utf8.ToArray();
             _names[_count] = name;
             _last = _count++;
