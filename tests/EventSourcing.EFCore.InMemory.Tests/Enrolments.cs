@@ -12,6 +12,8 @@ public sealed class ReadAllRoundTripInMemoryTest : ReadAllRoundTripTestBase<InMe
 
 public sealed class AggregateInMemoryTest : AggregateTestBase<InMemoryEventStoreFixture>;
 
+public sealed class AggregateLoadInMemoryTest : AggregateLoadTestBase<InMemoryEventStoreFixture>;
+
 public sealed class SnapshotInMemoryTest : SnapshotTestBase<InMemoryEventStoreFixture>;
 
 public sealed class SnapshotPropertyInMemoryTest : SnapshotPropertyTestBase<InMemoryEventStoreFixture>;

@@ -12,6 +12,8 @@ public sealed class ReadAllRoundTripNpgsqlTest : ReadAllRoundTripTestBase<Npgsql
 
 public sealed class AggregateNpgsqlTest : AggregateTestBase<NpgsqlEventStoreFixture>;
 
+public sealed class AggregateLoadNpgsqlTest : AggregateLoadTestBase<NpgsqlEventStoreFixture>;
+
 public sealed class SnapshotNpgsqlTest : SnapshotTestBase<NpgsqlEventStoreFixture>;
 
 public sealed class SnapshotPropertyNpgsqlTest : SnapshotPropertyTestBase<NpgsqlEventStoreFixture>;

@@ -4,36 +4,29 @@ using System.Data.Common;
 namespace EventSourcing.EFCore.PostgreSQL.Streams.Internal;
 
 /// <summary>
-/// A pooled buffer that a text column is copied into as UTF-8 bytes, row after row (no string per payload, no
+/// A pooled buffer that a text column is copied into as UTF-8 bytes, value after value (no string per payload, no
 /// transcoding to UTF-16 and back before System.Text.Json reads it). The bytes are valid until the next read.
 /// </summary>
 internal sealed class PayloadBuffer : IDisposable
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(4096);
 
-    /// <summary>Copies column <paramref name="ordinal"/> of the current row (sequential access: read in column order).</summary>
+    /// <summary>
+    /// Copies column <paramref name="ordinal"/> of the current row (sequential access: read in column order) with
+    /// <see cref="DbDataReader.GetBytes"/>, which Npgsql serves for text columns as their UTF-8 bytes without a stream
+    /// object per value.
+    /// </summary>
     public ReadOnlyMemory<byte> Read(DbDataReader reader, int ordinal)
     {
-        using var stream = reader.GetStream(ordinal);
-        var length = 0;
-        while (true)
+        var length = checked((int)reader.GetBytes(ordinal, 0, null, 0, 0));
+        if (length > _buffer.Length)
         {
-            if (length == _buffer.Length)
-            {
-                var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                _buffer.AsSpan(0, length).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = larger;
-            }
-
-            var read = stream.Read(_buffer, length, _buffer.Length - length);
-            if (read == 0)
-            {
-                return _buffer.AsMemory(0, length);
-            }
-
-            length += read;
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, _buffer.Length * 2));
         }
+
+        var read = length == 0 ? 0 : (int)reader.GetBytes(ordinal, 0, _buffer, 0, length);
+        return _buffer.AsMemory(0, read);
     }
 
     public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);

@@ -25,6 +25,7 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
     private readonly DbContext _context;
     private readonly EventSourcingOptionsExtension _options;
     private readonly DateTimeOffset? _asOf;
+    private CurrentEventTypes? _currentTypes; // made at the first event (a load of a snapshot only needs none)
     private TAggregate? _aggregate;
     private IRehydratable? _rehydratable;
     private long _next = 1;
@@ -95,9 +96,11 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
             return false;
         }
 
-        var (payload, data) = row.Payload is { } json
-            ? StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, json)
-            : StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Utf8Payload.Span);
+        // A UTF-8 payload of a current type (the common case) is deserialized straight from its bytes; anything else
+        // (JSON text, aliases, older versions, obsolete or unknown names) takes the decoder's full path.
+        var data = row.Payload is null && (_currentTypes ??= new CurrentEventTypes(_options)).Find(row.EventType, row.EventVersion) is { } clrType
+            ? StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, clrType, row.Utf8Payload.Span)
+            : Decode(row);
         _next++;
         if (_rehydratable is null)
         {
@@ -106,7 +109,7 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
         }
 
         _replayed++;
-        if (payload.IsObsolete)
+        if (data is ObsoleteEvent)
         {
             EventSourcingLoggers.Of(_context).Streams.ObsoleteEventRead(StreamId, row.Sequence, row.EventType, row.EventVersion);
             _rehydratable.RestoreVersion(row.Sequence); // declared obsolete: skipped, but it holds its version
@@ -116,4 +119,9 @@ internal sealed class AggregateLoad<TAggregate> : StreamLoad
         _rehydratable.Replay(data);
         return true;
     }
+
+    private object Decode(ReplayRow row)
+        => (row.Payload is { } json
+            ? StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, json)
+            : StoredEventDecoder.Data(_options, StreamId, row.Sequence, row.GlobalPosition, row.EventType, row.EventVersion, row.Utf8Payload.Span)).Data;
 }

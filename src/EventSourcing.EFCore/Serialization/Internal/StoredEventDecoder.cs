@@ -113,10 +113,21 @@ internal static class StoredEventDecoder
             return Data(options, streamId, version, globalPosition, eventType, eventVersion, Encoding.UTF8.GetString(utf8Json));
         }
 
-        object data;
+        var data = Data(options, streamId, version, globalPosition, eventType, clrType, utf8Json);
+        return (new UpcastPayload(eventType, clrType, eventVersion, null, data), data);
+    }
+
+    /// <summary>
+    /// Reads the payload of a stored event of a current type (as <see cref="CurrentEventTypes"/> found it) from its
+    /// UTF-8 bytes: no registry lookup, no upcasting (none applies to a current type).
+    /// </summary>
+    /// <exception cref="EventDeserializationException">The payload does not deserialize.</exception>
+    public static object Data(
+        EventSourcingOptionsExtension options, StreamId streamId, long version, long globalPosition, string eventType, Type clrType, ReadOnlySpan<byte> utf8Json)
+    {
         try
         {
-            data = options.Serializer.Deserialize(utf8Json, clrType);
+            return options.Serializer.Deserialize(utf8Json, clrType);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -124,8 +135,6 @@ internal static class StoredEventDecoder
             throw new EventDeserializationException(
                 streamId, version, globalPosition, eventType, Messages.UnreadableEvent(streamId, version, globalPosition, eventType, ex.Message), ex);
         }
-
-        return (new UpcastPayload(eventType, clrType, eventVersion, null, data), data);
     }
 
     /// <summary>Deserializes the metadata of a stored event (renamed keys read under their new names).</summary>
