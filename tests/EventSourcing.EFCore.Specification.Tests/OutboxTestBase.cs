@@ -750,6 +750,28 @@ public abstract class OutboxTestBase<TFixture> : EventStoreTestBase<TFixture>
         }
     }
 
+    [Test]
+    public virtual async Task A_publish_token_is_never_cancelled_after_its_publish_ended_whatever_times_out_later()
+    {
+        var stream = NewStream();
+        Action<OutboxOptionsBuilder> policy = o => o.PublishAll("events").PublishTimeout(TimeSpan.FromMilliseconds(300)).RetryBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+        await SeedOutboxAsync(stream, policy, 3);
+        var tokens = new List<CancellationToken>();
+        var publisher = new DelegatePublisher(async (message, cancellationToken) =>
+        {
+            tokens.Add(cancellationToken);
+            if (message.Headers[OutboxHeaders.Version] == "3")
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken); // times out
+            }
+        });
+
+        Assert.That(await DispatchAsync(publisher, policy), Is.EqualTo(2));
+        Assert.That(tokens, Has.Count.EqualTo(3));
+        Assert.That(tokens[2].IsCancellationRequested, Is.True, "the third publish timed out");
+        Assert.That(tokens.Take(2).Select(t => t.IsCancellationRequested), Is.All.False, "a finished publish's token is not cancelled by a later timeout (a publisher may keep it)");
+    }
+
     /// <summary>Appends <paramref name="count"/> events to <paramref name="stream"/> with an outbox context; returns their ids.</summary>
     protected async Task<Guid[]> SeedOutboxAsync(StreamId stream, Action<OutboxOptionsBuilder>? outbox, int count, TimeProvider? clock = null)
     {

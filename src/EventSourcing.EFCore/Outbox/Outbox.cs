@@ -62,8 +62,8 @@ public sealed class Outbox
         var options = _context.GetService<IDbContextOptions>().FindExtension<EventSourcingOptionsExtension>()!;
         var publishing = new OutboxPublishing(_settings, publisher, new OutboxMessageUpcast(options.Upcasting, options.Serializer), EventSourcingMetrics.Of(_context));
         var published = 0;
-        var connection = await Backend.HoldConnectionAsync(_context, cancellationToken).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
+        // The connection goes back to the pool between the claim and the recording: a publisher that uses the same pool
+        // (an inbox table, a bridge to another database) must find it there while it publishes.
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -45,13 +45,6 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
         }
     }
 
-    public async Task<IAsyncDisposable> HoldConnectionAsync(DbContext context, CancellationToken cancellationToken)
-    {
-        // EF counts opens: the claims' and recordings' own open and close then leave the connection open.
-        await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return new HeldConnection(context.Database);
-    }
-
     public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
         var sql = SqlOf(context);
@@ -225,12 +218,6 @@ internal sealed class NpgsqlOutboxBackend : IOutboxBackend
             charged ? reader.GetInt32(9) : reader.GetInt32(9) + 1,
             reader.IsDBNull(10) ? null : reader.GetInt64(10),
             charged);
-    }
-
-    /// <summary>Closes the connection <see cref="HoldConnectionAsync"/> opened.</summary>
-    private sealed class HeldConnection(DatabaseFacade database) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => new(database.CloseConnectionAsync());
     }
 
     /// <summary>The dispatcher's SQL, with table and column names from the EF model.</summary>

@@ -14,13 +14,6 @@ internal interface IOutboxBackend
     Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Keeps the context's connection open until the returned scope is disposed, so that the claims and recordings of one
-    /// dispatch share it instead of taking it from the pool and returning it twice per batch (no transaction is open in
-    /// between). Nothing to hold on a backend without connections.
-    /// </summary>
-    Task<IAsyncDisposable> HoldConnectionAsync(DbContext context, CancellationToken cancellationToken);
-
-    /// <summary>
     /// In one short transaction, dead-letters due rows whose last attempt's lease expired unrecorded, and leases up to a
     /// batch of committed, due rows to <paramref name="owner"/>: attempt + 1, lease expiry, and the due time of the next
     /// attempt should this one never be recorded (lease expiry plus backoff). In ordered mode only stream runs are leased: a

@@ -16,9 +16,6 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
     public Task<DateTimeOffset> GetNowAsync(DbContext context, TimeProvider clock, CancellationToken cancellationToken)
         => Task.FromResult(clock.GetUtcNow());
 
-    public Task<IAsyncDisposable> HoldConnectionAsync(DbContext context, CancellationToken cancellationToken)
-        => Task.FromResult<IAsyncDisposable>(NoConnection.Instance);
-
     public async Task<OutboxClaim> ClaimAsync(DbContext context, OutboxSettings settings, TimeProvider clock, string owner, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -269,13 +266,5 @@ internal sealed class InMemoryOutboxBackend : IOutboxBackend
         {
             context.Entry(row).State = EntityState.Detached;
         }
-    }
-
-    /// <summary>EF InMemory has no connection to hold.</summary>
-    private sealed class NoConnection : IAsyncDisposable
-    {
-        public static readonly NoConnection Instance = new();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

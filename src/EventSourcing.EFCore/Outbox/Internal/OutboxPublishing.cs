@@ -21,16 +21,15 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
         var lease = new LeaseBudget(claim.LeaseExpiresAt - claim.DatabaseNow, settings.PublishTimeout);
         var outcomes = new OutboxOutcome?[claim.Messages.Count];
         var canceled = false;
-        using var timeouts = new PublishTimeouts(settings.PublishTimeout, cancellationToken);
         try
         {
             if (settings.PreserveStreamOrder)
             {
-                await PublishOrderedAsync(claim.Messages, outcomes, lease, timeouts, cancellationToken).ConfigureAwait(false);
+                await PublishOrderedAsync(claim.Messages, outcomes, lease, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await PublishUnorderedAsync(claim.Messages, outcomes, lease, timeouts, cancellationToken).ConfigureAwait(false);
+                await PublishUnorderedAsync(claim.Messages, outcomes, lease, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -48,8 +47,7 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
         return (result, canceled);
     }
 
-    private async Task PublishOrderedAsync(
-        IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, PublishTimeouts timeouts, CancellationToken cancellationToken)
+    private async Task PublishOrderedAsync(IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, CancellationToken cancellationToken)
     {
         // Streams in the order they first appear in the claim, each stream's rows by version (then id): one sort of row
         // indexes, no grouping per stream.
@@ -93,7 +91,7 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
                 return;
             }
 
-            var outcome = await AttemptAsync(message, timeouts, cancellationToken).ConfigureAwait(false);
+            var outcome = await AttemptAsync(message, cancellationToken).ConfigureAwait(false);
             outcomes[i] = outcome;
             if (outcome.Kind == OutboxOutcomeKind.Failed && message.Attempts < settings.MaxAttempts)
             {
@@ -103,8 +101,7 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
         }
     }
 
-    private async Task PublishUnorderedAsync(
-        IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, PublishTimeouts timeouts, CancellationToken cancellationToken)
+    private async Task PublishUnorderedAsync(IReadOnlyList<OutboxCandidate> messages, OutboxOutcome?[] outcomes, LeaseBudget lease, CancellationToken cancellationToken)
         => await Parallel.ForEachAsync(
                 Enumerable.Range(0, messages.Count),
                 new ParallelOptions { MaxDegreeOfParallelism = settings.MaxDegreeOfParallelism, CancellationToken = cancellationToken },
@@ -112,20 +109,20 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
                 {
                     if (lease.CoversAnotherPublish)
                     {
-                        outcomes[i] = await AttemptAsync(messages[i], timeouts, ct).ConfigureAwait(false);
+                        outcomes[i] = await AttemptAsync(messages[i], ct).ConfigureAwait(false);
                     }
                 })
             .ConfigureAwait(false);
 
-    private async ValueTask<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, PublishTimeouts timeouts, CancellationToken cancellationToken)
+    private async ValueTask<OutboxOutcome> AttemptAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
         using var telemetry = OutboxPublishTelemetry.Start(metrics, publisher, candidate);
-        var outcome = await AttemptUnobservedAsync(candidate, timeouts, cancellationToken).ConfigureAwait(false);
+        var outcome = await AttemptUnobservedAsync(candidate, cancellationToken).ConfigureAwait(false);
         telemetry?.Complete(outcome);
         return outcome;
     }
 
-    private async ValueTask<OutboxOutcome> AttemptUnobservedAsync(OutboxCandidate candidate, PublishTimeouts timeouts, CancellationToken cancellationToken)
+    private async ValueTask<OutboxOutcome> AttemptUnobservedAsync(OutboxCandidate candidate, CancellationToken cancellationToken)
     {
         OutboxMessage message;
         try
@@ -138,41 +135,35 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
             return Failed(candidate, exception);
         }
 
-        var timeout = timeouts.Start();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.PublishTimeout);
+        Task publish;
         try
         {
-            Task publish;
-            try
-            {
-                publish = publisher.PublishAsync(message, timeout.Token);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // A publisher that throws before returning its task fails the attempt like one whose task faults.
-                return Failed(candidate, exception);
-            }
-
-            try
-            {
-                // WaitAsync: a publisher that ignores its token does not hold the dispatcher beyond the timeout.
-                await publish.WaitAsync(timeout.Token).ConfigureAwait(false);
-                return new OutboxOutcome(candidate, OutboxOutcomeKind.Published);
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                Abandon(publish);
-                var timedOut = new TimeoutException($"The publish did not complete within the publish timeout of {settings.PublishTimeout}.");
-                return Failed(candidate, timedOut);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // Any failure of the user's publisher is what retries and dead letters exist for: record it and go on.
-                return Failed(candidate, exception);
-            }
+            publish = publisher.PublishAsync(message, timeout.Token);
         }
-        finally
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            timeouts.Return(timeout);
+            // A publisher that throws before returning its task fails the attempt like one whose task faults.
+            return Failed(candidate, exception);
+        }
+
+        try
+        {
+            // WaitAsync: a publisher that ignores its token does not hold the dispatcher beyond the timeout.
+            await publish.WaitAsync(timeout.Token).ConfigureAwait(false);
+            return new OutboxOutcome(candidate, OutboxOutcomeKind.Published);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            Abandon(publish);
+            var timedOut = new TimeoutException($"The publish did not complete within the publish timeout of {settings.PublishTimeout}.");
+            return Failed(candidate, timedOut);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Any failure of the user's publisher is what retries and dead letters exist for: record it and go on.
+            return Failed(candidate, exception);
         }
     }
 
@@ -185,33 +176,6 @@ internal sealed class OutboxPublishing(OutboxSettings settings, IOutboxPublisher
     /// <summary>Observes the fault of a publish the dispatcher stopped waiting for, so it is not an unobserved task exception.</summary>
     private static void Abandon(Task publish)
         => publish.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-
-    /// <summary>
-    /// The publish timeout of a batch's attempts: a token source linked to the caller's token and cancelled after the
-    /// publish timeout. A source whose publish ended in time is reset and reused by the next attempt (one timer per batch
-    /// rather than one per message); one that was cancelled (a timeout, the caller) is disposed.
-    /// </summary>
-    private sealed class PublishTimeouts(TimeSpan timeout, CancellationToken cancellationToken) : IDisposable
-    {
-        private CancellationTokenSource? _spare;
-
-        public CancellationTokenSource Start()
-        {
-            var source = Interlocked.Exchange(ref _spare, null) ?? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            source.CancelAfter(timeout);
-            return source;
-        }
-
-        public void Return(CancellationTokenSource source)
-        {
-            if (!source.TryReset() || Interlocked.CompareExchange(ref _spare, source, null) is not null)
-            {
-                source.Dispose();
-            }
-        }
-
-        public void Dispose() => Interlocked.Exchange(ref _spare, null)?.Dispose();
-    }
 
     /// <summary>What is left of a lease, on a monotonic clock started at the claim.</summary>
     private sealed class LeaseBudget(TimeSpan lease, TimeSpan publishTimeout)
