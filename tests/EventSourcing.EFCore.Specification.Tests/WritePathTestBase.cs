@@ -94,6 +94,15 @@ public abstract class WritePathTestBase<TFixture> : EventStoreTestBase<TFixture>
         db.Events().Append(stream, ExpectedVersion.Exactly(long.MaxValue - 1), new Deposited(1));
         Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async));
         db.Events().ClearStaged();
+
+        // So is a batch of several events whose last one is at the largest version (one save, one or two appends).
+        db.Events().Append(stream, ExpectedVersion.Exactly(long.MaxValue - 3), new Deposited(1), new Deposited(2));
+        db.Events().Append(stream, ExpectedVersion.Exactly(long.MaxValue - 1), new Deposited(3));
+        Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async));
+        db.Events().ClearStaged();
+        db.Events().Append(stream, ExpectedVersion.Exactly(long.MaxValue - 2), new Deposited(1), new Deposited(2));
+        Assert.ThrowsAsync<StreamConcurrencyException>(() => SaveAsync(db, async));
+        db.Events().ClearStaged();
         Assert.That(await db.Events().GetStreamVersionAsync(stream), Is.Null);
         Assert.That(await ReadAllAsync(), Is.Empty);
     }

@@ -92,6 +92,21 @@ public sealed class ReadAllPageTests
     }
 
     [Test]
+    public void A_cancellation_raised_while_decoding_a_row_is_thrown_at_that_row_not_while_the_page_is_read()
+    {
+        var page = new ReadAllPage(batchSize: 10, (in ReadAllRow row, ReadOnlySpan<byte> _) =>
+            row.GlobalPosition == 3 ? throw new OperationCanceledException("upcaster") : Decode(row, default));
+        for (var i = 1; i <= 5; i++)
+        {
+            page.Add(Row(i, payloadLength: 0) with { Payload = "{}" });
+        }
+
+        Assert.That(page.Count, Is.EqualTo(5));
+        Assert.That(new[] { page[0].GlobalPosition, page[1].GlobalPosition }, Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That(Assert.Throws<OperationCanceledException>(() => _ = page[2])!.Message, Is.EqualTo("upcaster"));
+    }
+
+    [Test]
     public void Reading_past_the_current_page_throws()
     {
         var page = new ReadAllPage(batchSize: 10, Decode);

@@ -250,7 +250,7 @@ internal static class NpgsqlEventRowWriter
             Many = $"INSERT INTO {table} ({names})\nSELECT {aliases} FROM unnest({positional}) WITH ORDINALITY AS e({aliases}, o) ORDER BY o";
             var perRow = string.Join(", ", columns.Skip(3).Select((_, i) => "c" + (i + 3).ToString(System.Globalization.CultureInfo.InvariantCulture)));
             var perRowPositional = string.Join(", ", columns.Skip(3).Select((_, i) => "$" + (i + 4).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            OneStream = $"INSERT INTO {table} ({names})\nSELECT $1, $2, $3 + o - 1, {perRow} FROM unnest({perRowPositional}) WITH ORDINALITY AS e({perRow}, o) ORDER BY o";
+            OneStream = $"INSERT INTO {table} ({names})\nSELECT $1, $2, $3 + (o - 1), {perRow} FROM unnest({perRowPositional}) WITH ORDINALITY AS e({perRow}, o) ORDER BY o";
             PayloadType = JsonType(model, nameof(StoredEvent.Payload));
             MetadataType = JsonType(model, nameof(StoredEvent.Metadata));
         }

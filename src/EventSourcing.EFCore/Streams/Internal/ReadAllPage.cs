@@ -91,9 +91,10 @@ internal sealed class ReadAllPage
         {
             _events[index] = _decode(row, payload);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            // Not a result built from a failure: the exception is thrown as raised when the iteration reaches this row.
+            // Not a result built from a failure, and nothing swallowed: the exception (a cancellation raised by an
+            // upcaster or converter too) is thrown as raised when the iteration reaches this row, after the rows before it.
             _failure = ExceptionDispatchInfo.Capture(ex);
             _failureIndex = index;
         }
