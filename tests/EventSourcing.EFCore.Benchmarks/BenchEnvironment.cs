@@ -69,6 +69,11 @@ public sealed class BenchDatabase : IAsyncDisposable
     {
         await DataSource.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
+        if (Environment.GetEnvironmentVariable("EVENTSOURCING_BENCH_KEEP") == "1")
+        {
+            return; // kept for EXPLAIN and pgbench; dropped by the next run's EnsureDeleted
+        }
+
         await using var db = Library.CreateDbContext();
         await db.Database.EnsureDeletedAsync();
     }

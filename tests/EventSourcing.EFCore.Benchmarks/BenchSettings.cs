@@ -80,6 +80,10 @@ public sealed record BenchSettings(
     public BenchSettings WithRuns(int runs)
         => this with { AppendRuns = runs, ImportRuns = runs, ConcurrentRuns = runs, LoadRuns = runs, ReadAllRuns = runs, CatchUpRuns = runs, OutboxRuns = runs };
 
-    /// <summary>How many loads of a stream of <paramref name="size"/> events make one run.</summary>
-    public int LoadsPerRun(int size) => Math.Max(1, (Mode == "quick" ? 5_000 : 20_000) / size);
+    /// <summary>
+    /// How many loads of a stream of <paramref name="size"/> events make one run: 200,000 events in a full run (about half
+    /// a second of loading, so that a scheduler hiccup or a collection is a small part of a run; at 20,000 a run of E2 was
+    /// two loads, 40 ms, and its ratio moved by ±0.2 between runs), 20,000 in a quick one.
+    /// </summary>
+    public int LoadsPerRun(int size) => Math.Max(1, (Mode == "quick" ? 20_000 : 200_000) / size);
 }
