@@ -10,7 +10,7 @@ using NUnit.Framework;
 namespace EventSourcing.EFCore.Tests;
 
 /// <summary>
-/// What an aggregate load keeps per event type: names looked up from their UTF-8 bytes (<see cref="LoadedEventTypeNames"/>)
+/// What an aggregate load keeps per event type: names looked up from their UTF-8 bytes (<see cref="StoredNameTable"/>)
 /// and which (name, version) pairs are current (<see cref="CurrentEventTypes"/>). Both answer exactly what decoding each
 /// value on its own answers, whatever the names' scripts and lengths, their number (past what the tables keep) and their
 /// order. Seeded: set EVENTSOURCING_TEST_SEED to replay a run.
@@ -37,17 +37,21 @@ public sealed class AggregateLoadNameTests
         return text.Append('.').Append(index).ToString(); // no white space at either end (the registry refuses it)
     }
 
-    [Test]
-    public void Names_read_from_their_bytes_round_trip_and_repeat_as_one_instance_whatever_their_number_and_script()
+    [TestCase(StoredNameTable.MaxNamesPerLoad)]
+    [TestCase(StoredNameTable.MaxNamesPerRead)]
+    [TestCase(StoredNameTable.ListedNames)]
+    [TestCase(-1)] // a random bound below, at and above the names compared by their bytes
+    public void Names_read_from_their_bytes_round_trip_and_repeat_as_one_instance_whatever_their_number_and_script(int bound)
     {
         var random = Seeded();
-        var names = Enumerable.Range(0, LoadedEventTypeNames.MaxNames + random.Next(1, 40))
+        var maxNames = bound > 0 ? bound : random.Next(1, 3 * StoredNameTable.ListedNames);
+        var names = Enumerable.Range(0, maxNames + random.Next(1, 40))
             .Select(i => RandomName(random, i, i % 7 == 0 ? 200 : 12))
             .ToArray();
-        var table = new LoadedEventTypeNames();
+        var table = new StoredNameTable(maxNames);
         var met = new HashSet<string>(StringComparer.Ordinal);
         var kept = new Dictionary<string, string>(StringComparer.Ordinal); // what the table must keep: the first names met that fit
-        for (var read = 0; read < 2000; read++)
+        for (var read = 0; read < 20 * names.Length; read++)
         {
             // Mostly a few names (as in a real stream), sometimes any of them.
             var name = names[random.Next(4) == 0 ? random.Next(names.Length) : random.Next(3)];
@@ -57,23 +61,38 @@ public sealed class AggregateLoadNameTests
             {
                 Assert.That(got, Is.SameAs(instance), $"'{name}' read again");
             }
-            else if (met.Add(name) && kept.Count < LoadedEventTypeNames.MaxNames && Encoding.UTF8.GetByteCount(name) <= StoredNameTable.MaxNameBytes)
+            else if (met.Add(name) && kept.Count < maxNames && Encoding.UTF8.GetByteCount(name) <= StoredNameTable.MaxNameBytes)
             {
                 kept.Add(name, got);
             }
+            else
+            {
+                Assert.That(got, Is.Not.SameAs(table.Get(Encoding.UTF8.GetBytes(name))), $"'{name}' is not kept past the bound");
+            }
         }
 
-        Assert.That(kept, Has.Count.EqualTo(LoadedEventTypeNames.MaxNames).Or.Count.EqualTo(met.Count), "the test met enough names");
+        Assert.That(table.Count, Is.EqualTo(kept.Count), "the table keeps exactly the first names met that fit, up to its bound");
+        Assert.That(kept, Has.Count.EqualTo(maxNames).Or.Count.EqualTo(met.Count), "the test met enough names");
         Assert.That(table.Get([]), Is.Empty);
     }
 
     [Test]
-    public void Bytes_that_are_not_UTF8_are_refused()
+    public void Bytes_that_are_not_UTF8_are_refused_whether_the_names_are_compared_by_bytes_or_looked_up_by_text()
     {
-        var table = new LoadedEventTypeNames();
+        var table = new StoredNameTable(StoredNameTable.MaxNamesPerRead);
         Assert.That(table.Get("ok"u8), Is.EqualTo("ok"));
         Assert.Throws<DecoderFallbackException>(() => table.Get([0x6F, 0xC3]));
         Assert.Throws<DecoderFallbackException>(() => table.Get([0xFF]));
+        for (var i = 0; table.Count < StoredNameTable.ListedNames; i++)
+        {
+            table.Get(Encoding.UTF8.GetBytes("name." + i.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        Assert.Throws<DecoderFallbackException>(() => table.Get([0x6F, 0xC3]));
+        Assert.Throws<DecoderFallbackException>(() => table.Get([0xFF]));
+        var first = table.Get("é"u8);
+        Assert.That(table.Get("é"u8), Is.SameAs(first), "a name past the listed ones is kept by its text");
+        Assert.That(table.Count, Is.EqualTo(StoredNameTable.ListedNames + 1));
     }
 
     private sealed record Box<T>(T Value);

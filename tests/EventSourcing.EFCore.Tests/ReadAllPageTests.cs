@@ -122,15 +122,15 @@ public sealed class ReadAllPageTests
     public void Names_read_back_as_their_text_and_the_same_instance_each_time_up_to_the_bound()
     {
         var random = Seeded();
-        var names = new StoredNameTable();
-        var texts = Enumerable.Range(0, StoredNameTable.MaxNames + 50).Select(i => Name(random, i)).ToArray();
+        var names = new StoredNameTable(StoredNameTable.MaxNamesPerRead);
+        var texts = Enumerable.Range(0, StoredNameTable.MaxNamesPerRead + 50).Select(i => Name(random, i)).ToArray();
         var first = texts.Select(t => names.Get(Encoding.UTF8.GetBytes(t))).ToArray();
         Assert.That(first, Is.EqualTo(texts), "every name reads back as its text, kept or not");
         for (var i = 0; i < texts.Length; i++)
         {
             var again = names.Get(Encoding.UTF8.GetBytes(texts[i]));
             Assert.That(again, Is.EqualTo(texts[i]));
-            Assert.That(ReferenceEquals(again, first[i]), Is.EqualTo(i < StoredNameTable.MaxNames), $"name {i}: kept only within the bound");
+            Assert.That(ReferenceEquals(again, first[i]), Is.EqualTo(i < StoredNameTable.MaxNamesPerRead), $"name {i}: kept only within the bound");
         }
 
         Assert.That(names.Get([]), Is.Empty);
@@ -139,7 +139,7 @@ public sealed class ReadAllPageTests
     [Test]
     public void A_value_longer_than_any_name_reads_back_as_its_text_and_invalid_UTF8_throws()
     {
-        var names = new StoredNameTable();
+        var names = new StoredNameTable(StoredNameTable.MaxNamesPerRead);
         var longText = string.Concat(Enumerable.Repeat("é😀x", StoredNameTable.MaxNameBytes));
         Assert.That(names.Get(Encoding.UTF8.GetBytes(longText)), Is.EqualTo(longText));
         Assert.Throws<DecoderFallbackException>(() => names.Get([0x61, 0xC3]));

@@ -68,7 +68,7 @@ internal static class NpgsqlStreamLoader
             var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
             await using var readerScope = reader.ConfigureAwait(false);
             using var payload = new PayloadBuffer();
-            LoadedEventTypeNames? names = null; // made at the first event
+            StoredNameTable? names = null; // made at the first event
             var eventTypeAsBytes = reader.GetPostgresType(1).InternalName is "text" or "varchar";
             var first = true;
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -94,7 +94,7 @@ internal static class NpgsqlStreamLoader
                 }
 
                 first = false;
-                var eventType = eventTypeAsBytes ? (names ??= new LoadedEventTypeNames()).Get(payload.Read(reader, 1).Span) : reader.GetString(1);
+                var eventType = eventTypeAsBytes ? (names ??= new StoredNameTable(StoredNameTable.MaxNamesPerLoad)).Get(payload.Read(reader, 1).Span) : reader.GetString(1);
                 var eventVersion = reader.GetInt32(2);
                 var utf8 = payload.Read(reader, 3);
                 var position = reader.GetInt64(4);

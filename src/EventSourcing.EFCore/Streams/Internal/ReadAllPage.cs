@@ -38,7 +38,7 @@ internal sealed class ReadAllPage
     public long LastPosition { get; private set; }
 
     /// <summary>Gets the names table of this read.</summary>
-    public StoredNameTable Names { get; } = new();
+    public StoredNameTable Names { get; } = new(StoredNameTable.MaxNamesPerRead);
 
     /// <summary>Gets the envelope of row <paramref name="index"/> of the current page.</summary>
     /// <exception cref="Exception">The row, or one before it on this page, did not decode: that row's exception, as raised.</exception>
